@@ -1,0 +1,63 @@
+"""Errors shared by the server and the SDK.
+
+    ColoniesError(status, message)
+    ├── BadRequest        400  malformed input, business rule violated
+    ├── Forbidden         403  bad signature or wrong role
+    ├── NotFound          404  unknown object, nothing to assign
+    ├── Conflict          409
+    ├── RequestTimeout    408
+    ├── PayloadTooLarge   413
+    ├── Unavailable       503
+    └── ColoniesConnectionError   (SDK) the server could not be reached
+
+Only ``server/api.py`` and ``server/pubsub.py`` turn these into the error envelope.
+"""
+
+from __future__ import annotations
+
+
+class ColoniesError(Exception):
+    status = 500
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class BadRequest(ColoniesError):
+    status = 400
+
+
+class Forbidden(ColoniesError):
+    status = 403
+
+
+class NotFound(ColoniesError):
+    status = 404
+
+
+class RequestTimeout(ColoniesError):
+    status = 408
+
+
+class Conflict(ColoniesError):
+    status = 409
+
+
+class PayloadTooLarge(ColoniesError):
+    status = 413
+
+
+class Unavailable(ColoniesError):
+    status = 503
+
+
+class ColoniesConnectionError(ColoniesError):
+    """The server could not be reached (or answered something that is not a Colonies reply)."""
+
+    status = 0

@@ -1,0 +1,227 @@
+"""One model per RPC message (protocol §3), with the Go server's JSON keys.
+
+Every message carries ``msgtype``; the dispatcher checks it equals the envelope's ``payloadtype`` (the signature
+covers the payload, not the envelope, so this stops type swapping).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from .models import Attribute, Colony, Executor, Function, FunctionSpec, User, Wire, WorkflowSpec
+
+
+class Msg(Wire):
+    msgtype: str = ""
+
+
+# server
+class VersionMsg(Msg):
+    buildversion: str = ""
+    buildtime: str = ""
+
+
+class GetServerInfoMsg(Msg):
+    pass
+
+
+class GetStatisticsMsg(Msg):
+    pass
+
+
+class GetClusterMsg(Msg):
+    pass
+
+
+class ChangeServerIDMsg(Msg):
+    serverid: str = ""
+
+
+# colonies
+class AddColonyMsg(Msg):
+    colony: Colony = Field(default_factory=Colony)
+
+
+class ColonyNameMsg(Msg):
+    colonyname: str = ""
+
+
+class ChangeColonyIDMsg(Msg):
+    colonyname: str = ""
+    colonyid: str = ""
+
+
+# users
+class AddUserMsg(Msg):
+    user: User = Field(default_factory=User)
+
+
+class UserNameMsg(Msg):
+    colonyname: str = ""
+    name: str = ""
+
+
+class GetUserByIDMsg(Msg):
+    colonyname: str = ""
+    userid: str = ""
+
+
+# executors
+class AddExecutorMsg(Msg):
+    executor: Executor = Field(default_factory=Executor)
+
+
+class ExecutorNameMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+
+
+class GetExecutorByIDMsg(Msg):
+    colonyname: str = ""
+    executorid: str = ""
+
+
+# functions
+class AddFunctionMsg(Msg):
+    fun: Function = Field(default_factory=Function)
+
+
+class GetFunctionsMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+
+
+class RemoveFunctionMsg(Msg):
+    functionid: str = ""
+
+
+# processes
+class SubmitFuncSpecMsg(Msg):
+    spec: FunctionSpec = Field(default_factory=FunctionSpec)
+
+
+class AssignProcessMsg(Msg):
+    colonyname: str = ""
+    timeout: int = 0
+    availablecpu: str = ""
+    availablemem: str = ""
+
+
+class GetProcessHistMsg(Msg):
+    colonyname: str = ""
+    executorid: str = ""
+    seconds: int = 0
+    state: int = 0
+
+
+class GetProcessesMsg(Msg):
+    colonyname: str = ""
+    count: int = 0
+    state: int = 0
+    executortype: str = ""
+    label: str = ""
+    initiator: str = ""
+
+
+class ProcessIDMsg(Msg):
+    processid: str = ""
+    all: bool = False
+
+
+class RemoveAllMsg(Msg):
+    colonyname: str = ""
+    state: int = 0
+
+
+class CloseSuccessfulMsg(Msg):
+    processid: str = ""
+    out: list[Any] = Field(default_factory=list)
+
+
+class CloseFailedMsg(Msg):
+    processid: str = ""
+    errors: list[Any] = Field(default_factory=list)
+
+
+class SetOutputMsg(Msg):
+    processid: str = ""
+    out: list[Any] = Field(default_factory=list)
+
+
+# workflows
+class SubmitWorkflowSpecMsg(Msg):
+    spec: WorkflowSpec = Field(default_factory=WorkflowSpec)
+
+
+class ProcessGraphIDMsg(Msg):
+    processgraphid: str = ""
+    all: bool = False
+
+
+class GetProcessGraphsMsg(Msg):
+    colonyname: str = ""
+    count: int = 0
+    state: int = 0
+
+
+class AddChildMsg(Msg):
+    processgraphid: str = ""
+    parentprocessid: str = ""
+    childprocessid: str = ""
+    spec: FunctionSpec = Field(default_factory=FunctionSpec)
+    insert: bool = False
+
+
+# attributes
+class AddAttributeMsg(Msg):
+    attribute: Attribute = Field(default_factory=Attribute)
+
+
+class GetAttributeMsg(Msg):
+    attributeid: str = ""
+
+
+# logs
+class AddLogMsg(Msg):
+    processid: str = ""
+    message: str = ""
+
+
+class AddExecutorLogMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+    message: str = ""
+
+
+class GetLogsMsg(Msg):
+    colonyname: str = ""
+    processid: str = ""
+    executorname: str = ""
+    count: int = 0
+    since: int = 0
+    latest: bool = False
+
+
+class SearchLogsMsg(Msg):
+    colonyname: str = ""
+    text: str = ""
+    days: int = 0
+    count: int = 0
+
+
+# realtime (WebSocket /pubsub)
+class SubscribeProcessMsg(Msg):
+    colonyname: str = ""
+    processid: str = ""
+    executortype: str = ""
+    state: int = 0
+    timeout: int = 0
+
+
+class SubscribeProcessesMsg(Msg):
+    colonyname: str = ""
+    executortype: str = ""
+    state: int = 0
+    timeout: int = 0

@@ -1,0 +1,169 @@
+"""Wire models with the Go server's exact JSON keys (protocol §4).
+
+Parsing follows Go's ``encoding/json`` leniency where clients rely on it (unknown keys ignored, missing keys and
+``null`` take the zero value) and its strictness where it protects data (a string where an int belongs is a 400).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .exceptions import BadRequest
+
+
+class Wire(BaseModel):
+    """Base of every wire model: strict types, unknown keys ignored, ``null`` means "not given"."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_nulls(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
+
+
+class Gpu(Wire):
+    name: str = ""
+    mem: str = ""
+    count: int = 0
+    nodecount: int = 0
+
+
+class Conditions(Wire):
+    colonyname: str = ""
+    executornames: list[str] = Field(default_factory=list)
+    executortype: str = ""
+    locationname: str = ""
+    dependencies: list[str] = Field(default_factory=list)
+    nodes: int = 0
+    cpu: str = ""
+    processes: int = 0
+    processespernode: int = 0
+    mem: str = ""
+    storage: str = ""
+    gpu: Gpu = Field(default_factory=Gpu)
+    walltime: int = 0
+
+
+class FunctionSpec(Wire):
+    nodename: str = ""
+    funcname: str = ""
+    args: list[Any] = Field(default_factory=list)
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    priority: int = 0
+    maxwaittime: int = 0
+    maxexectime: int = 0
+    maxretries: int = 0
+    conditions: Conditions = Field(default_factory=Conditions)
+    label: str = ""
+    fs: dict[str, Any] = Field(default_factory=lambda: {"mount": "", "snapshots": None, "dirs": None})
+    env: dict[str, str] = Field(default_factory=dict)
+    channels: list[str] = Field(default_factory=list)
+
+
+class WorkflowSpec(Wire):
+    colonyname: str = ""
+    functionspecs: list[FunctionSpec] = Field(default_factory=list)
+
+
+class Colony(Wire):
+    colonyid: str = ""
+    name: str = ""
+
+
+class User(Wire):
+    colonyname: str = ""
+    userid: str = ""
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+
+class Executor(Wire):
+    executorid: str = ""
+    executortype: str = ""
+    executorname: str = ""
+    colonyname: str = ""
+    locationname: str = ""
+    requirefuncreg: bool = False
+    capabilities: dict[str, Any] = Field(default_factory=lambda: {"hardware": [], "software": []})
+    allocations: dict[str, Any] = Field(default_factory=lambda: {"projects": {}})
+    blueprintid: str = ""
+    blueprintgen: int = 0
+
+
+class FunctionArg(Wire):
+    name: str = ""
+    type: str = ""
+    description: str = ""
+    required: bool = False
+    enum: list[Any] = Field(default_factory=list)
+
+
+class Function(Wire):
+    functionid: str = ""
+    executorname: str = ""
+    executortype: str = ""
+    colonyname: str = ""
+    funcname: str = ""
+    description: str = ""
+    args: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class Attribute(Wire):
+    targetid: str = ""
+    targetcolonyname: str = ""
+    attributetype: int = 1
+    key: str = ""
+    value: str = ""
+
+
+# --- resources: stored as integers, rendered the way the Go server renders them (protocol §1.5) -------------------
+
+_MEM_UNITS = [
+    ("kib", 1024), ("mib", 1024**2), ("gib", 1024**3), ("tib", 1024**4),
+    ("ki", 1024), ("mi", 1024**2), ("gi", 1024**3), ("ti", 1024**4),
+    ("kb", 1000), ("mb", 1000**2), ("gb", 1000**3), ("tb", 1000**4),
+    ("k", 1000), ("m", 1000**2), ("g", 1000**3), ("t", 1000**4),
+]  # fmt: skip
+_NUMBER = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*$")
+MIB = 1024**2
+
+
+def parse_cpu(text: str) -> int:
+    """"4000m" → 4000 millicores; "2" or "0.5" are cores (the Go server silently turns them into 0)."""
+    text = text.strip()
+    if not text:
+        return 0
+    if text.endswith("m") and _NUMBER.match(text[:-1]):
+        return int(float(text[:-1]))
+    if _NUMBER.match(text):
+        return int(float(text) * 1000)
+    raise BadRequest(f"Invalid cpu value {text!r}: use millicores such as \"500m\" or cores such as \"2\"")
+
+
+def parse_memory(text: str) -> int:
+    """"16Gi" → bytes; units as the Go server (Ki/Mi/Gi/Ti powers of 1024, K/M/G/T powers of 1000)."""
+    text = text.strip()
+    if not text:
+        return 0
+    if _NUMBER.match(text):
+        return int(float(text))
+    lower = text.lower()
+    for unit, factor in _MEM_UNITS:
+        if lower.endswith(unit) and _NUMBER.match(text[: -len(unit)]):
+            return int(float(text[: -len(unit)]) * factor)
+    raise BadRequest(f"Invalid memory value {text!r}: use a number with a unit such as \"500Mi\" or \"2Gi\"")
+
+
+def render_cpu(millicores: int) -> str:
+    return f"{millicores}m"
+
+
+def render_memory(nbytes: int) -> str:
+    return f"{nbytes // MIB}Mi"

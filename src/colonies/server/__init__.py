@@ -1,0 +1,1 @@
+"""The Colonies server: ASGI app, RPC dispatcher, handlers and background loops."""

@@ -1,0 +1,59 @@
+"""create_app(settings): the routes list and a lifespan that opens storage and starts the background loops."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+
+from ..settings import Settings
+from ..storage import SQLStore, open_store
+from .api import APIEndpoint
+from .context import ServerState
+from .events import EventBus
+from .pubsub import PubSubEndpoint
+from .timeouts import timeout_loop
+
+log = logging.getLogger(__name__)
+
+
+async def health(request: Request) -> Response:
+    return Response(status_code=200)
+
+
+def create_app(settings: Settings, store: SQLStore | None = None) -> Starlette:
+    state = ServerState(storage=store, events=EventBus(), settings=settings)  # type: ignore[arg-type]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        storage = state.storage or await open_store(settings.db_url)
+        if settings.server_id:
+            await storage.set_server_id(settings.server_id)
+        state.storage = storage
+        state.started = time.time()
+        app.state.colonies = state
+        loops = [asyncio.create_task(timeout_loop(state), name="timeouts")]
+        try:
+            yield
+        finally:
+            for task in loops:
+                task.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
+            await storage.close()
+
+    routes = [
+        Route("/api", APIEndpoint(state), methods=["POST", "GET"]),
+        Route("/health", health, methods=["GET"]),
+        WebSocketRoute("/pubsub", PubSubEndpoint(state)),
+    ]
+    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])]
+    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)

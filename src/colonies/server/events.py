@@ -1,0 +1,136 @@
+"""In-process event bus: wakes assign long-polls and feeds /pubsub subscriptions.
+
+Delivery rules (protocol §1.6): a subscription to one process gets every matching event; a wake-up for waiting
+work goes to exactly **one** eligible long-poll (no thundering herd). The colony is part of every key, so a process
+of colony A never wakes an executor of colony B.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+Row = dict[str, Any]
+
+
+class Waiter:
+    """An executor blocked in assign; ``event`` is set when a matching process may be available."""
+
+    __slots__ = ("colonyname", "executortype", "executorname", "locationname", "cpu", "mem", "event")
+
+    def __init__(
+        self, colonyname: str, executortype: str, executorname: str, locationname: str, cpu: int, mem: int
+    ) -> None:
+        self.colonyname = colonyname
+        self.executortype = executortype
+        self.executorname = executorname
+        self.locationname = locationname.lower()
+        self.cpu = cpu
+        self.mem = mem
+        self.event = asyncio.Event()
+
+    def accepts(self, row: Row) -> bool:
+        names = row["executornames"]
+        if names not in ("[]", '["*"]') and self.executorname not in orjson.loads(names):
+            return False
+        location = row["locationname"]
+        if location and location.lower() != self.locationname:
+            return False
+        return row["cpu"] <= self.cpu and row["mem"] <= self.mem
+
+
+class Subscription:
+    """A /pubsub subscription: events are queued for the WebSocket task."""
+
+    __slots__ = ("colonyname", "processid", "executortype", "state", "queue")
+
+    def __init__(self, colonyname: str, processid: str, executortype: str, state: int) -> None:
+        self.colonyname = colonyname
+        self.processid = processid
+        self.executortype = executortype
+        self.state = state
+        self.queue: asyncio.Queue[Row] = asyncio.Queue(maxsize=100)
+
+    def deliver(self, row: Row) -> None:
+        if not self.queue.full():
+            self.queue.put_nowait(row)
+
+
+class EventBus:
+    def __init__(self) -> None:
+        self._waiters: dict[tuple[str, str], list[Waiter]] = {}
+        self._by_process: dict[str, list[Subscription]] = {}
+        self._by_type: dict[tuple[str, str, int], list[Subscription]] = {}
+
+    # -- assign long-polls -------------------------------------------------------------------------------------
+
+    def add_waiter(self, waiter: Waiter) -> None:
+        self._waiters.setdefault((waiter.colonyname, waiter.executortype), []).append(waiter)
+
+    def remove_waiter(self, waiter: Waiter) -> None:
+        key = (waiter.colonyname, waiter.executortype)
+        waiters = self._waiters.get(key)
+        if waiters and waiter in waiters:
+            waiters.remove(waiter)
+            if not waiters:
+                del self._waiters[key]
+
+    def waiting_count(self) -> int:
+        return sum(len(w) for w in self._waiters.values())
+
+    def _wake_one(self, row: Row) -> None:
+        waiters = self._waiters.get((row["colonyname"], row["executortype"]))
+        if not waiters:
+            return
+        for i, waiter in enumerate(waiters):
+            if waiter.accepts(row) and not waiter.event.is_set():
+                # Round robin: the chosen waiter goes to the back of the line.
+                waiters.append(waiters.pop(i))
+                waiter.event.set()
+                return
+        # Every eligible waiter is already about to re-check the queue; waking more would be a herd.
+
+    # -- subscriptions -------------------------------------------------------------------------------------------
+
+    def subscribe(self, sub: Subscription) -> None:
+        if sub.processid:
+            self._by_process.setdefault(sub.processid, []).append(sub)
+        else:
+            self._by_type.setdefault((sub.colonyname, sub.executortype, sub.state), []).append(sub)
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        if sub.processid:
+            bucket = self._by_process.get(sub.processid)
+            key: Any = sub.processid
+            table: dict[Any, list[Subscription]] = self._by_process
+        else:
+            key = (sub.colonyname, sub.executortype, sub.state)
+            bucket = self._by_type.get(key)
+            table = self._by_type
+        if bucket and sub in bucket:
+            bucket.remove(sub)
+            if not bucket:
+                del table[key]
+
+    # -- publishing ----------------------------------------------------------------------------------------------
+
+    def publish(self, rows: Iterable[Row | None]) -> None:
+        """Announce processes whose state changed (call after the change is committed)."""
+        for row in rows:
+            if row is None:
+                continue
+            state = row["state"]
+            for sub in self._by_process.get(row["processid"], ()):
+                if sub.state == state:
+                    sub.deliver(row)
+            subs = self._by_type.get((row["colonyname"], row["executortype"], state))
+            if subs:
+                # One subscriber per event, round robin (the Go server's anti-thundering-herd rule).
+                sub = subs.pop(0)
+                subs.append(sub)
+                sub.deliver(row)
+            if state == 0 and not row["waitforparents"] and not row["isassigned"]:
+                self._wake_one(row)

@@ -1,0 +1,78 @@
+"""HANDLERS: payloadtype → (message model, handler). This table is the map of the API."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ... import messages as m
+from . import attributes, colonies, executors, functions, logs, processes, server, users, workflows
+
+Handler = Callable[[Any, Any], Awaitable[Any]]
+
+HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
+    # server
+    "versionmsg": (m.VersionMsg, server.version),
+    "getserverinfomsg": (m.GetServerInfoMsg, server.get_server_info),
+    "getstatisticsmsg": (m.GetStatisticsMsg, server.get_statistics),
+    "getclustermsg": (m.GetClusterMsg, server.get_cluster),
+    "changeserveridmsg": (m.ChangeServerIDMsg, server.change_server_id),
+    # colonies
+    "addcolonymsg": (m.AddColonyMsg, colonies.add_colony),
+    "removecolonymsg": (m.ColonyNameMsg, colonies.remove_colony),
+    "getcoloniesmsg": (m.Msg, colonies.get_colonies),
+    "getcolonymsg": (m.ColonyNameMsg, colonies.get_colony),
+    "getcolonystatsmsg": (m.ColonyNameMsg, colonies.get_colony_statistics),
+    "changecolonyidmsg": (m.ChangeColonyIDMsg, colonies.change_colony_id),
+    # users
+    "addusermsg": (m.AddUserMsg, users.add_user),
+    "getusersmsg": (m.ColonyNameMsg, users.get_users),
+    "getusermsg": (m.UserNameMsg, users.get_user),
+    "getuserbyidmsg": (m.GetUserByIDMsg, users.get_user_by_id),
+    "removeusermsg": (m.UserNameMsg, users.remove_user),
+    # executors
+    "addexecutormsg": (m.AddExecutorMsg, executors.add_executor),
+    "getexecutorsmsg": (m.ColonyNameMsg, executors.get_executors),
+    "getexecutormsg": (m.ExecutorNameMsg, executors.get_executor),
+    "getexecutorbyidmsg": (m.GetExecutorByIDMsg, executors.get_executor_by_id),
+    "approveexecutormsg": (m.ExecutorNameMsg, executors.approve_executor),
+    "rejectexecutormsg": (m.ExecutorNameMsg, executors.reject_executor),
+    "removeexecutormsg": (m.ExecutorNameMsg, executors.remove_executor),
+    # functions
+    "addfunctionmsg": (m.AddFunctionMsg, functions.add_function),
+    "getfunctionsmsg": (m.GetFunctionsMsg, functions.get_functions),
+    "removefunctionmsg": (m.RemoveFunctionMsg, functions.remove_function),
+    # processes
+    "submitfuncspecmsg": (m.SubmitFuncSpecMsg, processes.submit_func_spec),
+    "assignprocessmsg": (m.AssignProcessMsg, processes.assign_process),
+    "getprocesshistmsg": (m.GetProcessHistMsg, processes.get_process_hist),
+    "getprocessesmsg": (m.GetProcessesMsg, processes.get_processes),
+    "getprocessmsg": (m.ProcessIDMsg, processes.get_process),
+    "removeprocessmsg": (m.ProcessIDMsg, processes.remove_process),
+    "removeallprocessesmsg": (m.RemoveAllMsg, processes.remove_all_processes),
+    "closesuccessfulmsg": (m.CloseSuccessfulMsg, processes.close_successful),
+    "closefailedmsg": (m.CloseFailedMsg, processes.close_failed),
+    "setoutputmsg": (m.SetOutputMsg, processes.set_output),
+    "cancelprocessmsg": (m.ProcessIDMsg, processes.cancel_process),
+    # workflows
+    "submitworkflowspecmsg": (m.SubmitWorkflowSpecMsg, workflows.submit_workflow_spec),
+    "getprocessgraphmsg": (m.ProcessGraphIDMsg, workflows.get_process_graph),
+    "getprocessgraphsmsg": (m.GetProcessGraphsMsg, workflows.get_process_graphs),
+    "removeprocessgraphmsg": (m.ProcessGraphIDMsg, workflows.remove_process_graph),
+    "removeallprocessgraphsmsg": (m.RemoveAllMsg, workflows.remove_all_process_graphs),
+    "cancelprocessgraphmsg": (m.ProcessGraphIDMsg, workflows.cancel_process_graph),
+    "addchildmsg": (m.AddChildMsg, workflows.add_child),
+    # attributes
+    "addattributemsg": (m.AddAttributeMsg, attributes.add_attribute),
+    "getattributemsg": (m.GetAttributeMsg, attributes.get_attribute),
+    # logs
+    "addlogmsg": (m.AddLogMsg, logs.add_log),
+    "addexecutorlogmsg": (m.AddExecutorLogMsg, logs.add_executor_log),
+    "getlogsmsg": (m.GetLogsMsg, logs.get_logs),
+    "searchlogsmsg": (m.SearchLogsMsg, logs.search_logs),
+}
+
+#: Answered without a signature (protocol §1.4).
+UNSIGNED = frozenset({"versionmsg", "getserverinfomsg"})
+#: Replies whose payloadtype differs from the request's.
+REPLY_TYPES: dict[str, str] = {}

@@ -1,0 +1,34 @@
+"""Small input checks shared by handlers."""
+
+from __future__ import annotations
+
+import re
+
+from ...exceptions import BadRequest
+from ...types import MAX_COUNT, ProcessState
+
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def check_id(value: str, what: str) -> None:
+    if not _HEX64.match(value):
+        raise BadRequest(f"Invalid {what}: expected 64 lowercase hex characters")
+
+
+def check_name(value: str, what: str) -> None:
+    if not value or len(value) > 256 or any(c in value for c in "\x00\n\r"):
+        raise BadRequest(f"Invalid {what}: must be 1-256 printable characters")
+
+
+def check_count(count: int, limit: int = MAX_COUNT) -> int:
+    if count > limit:
+        raise BadRequest(f"Count {count} exceeds the limit of {limit}")
+    if count < 0:
+        raise BadRequest(f"Count {count} must not be negative")
+    return count or limit
+
+
+def check_state(state: int) -> int:
+    if state not in tuple(ProcessState):
+        raise BadRequest(f"Invalid state {state}: expected 0 (waiting) to 4 (cancelled)")
+    return state

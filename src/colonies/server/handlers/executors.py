@@ -1,0 +1,94 @@
+"""Executor messages: registration by the colony owner, approval, listing, removal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ... import messages as m
+from ...exceptions import NotFound
+from ...types import ExecutorState
+from ..auth import require_colony_owner, require_member
+from ..context import Context
+from ..views import executor_view
+from .common import check_id, check_name
+
+
+async def add_executor(ctx: Context, msg: m.AddExecutorMsg) -> Any:
+    """addexecutormsg — colony owner; the executor starts PENDING until approved."""
+    e = msg.executor
+    await require_colony_owner(ctx, e.colonyname)
+    check_id(e.executorid, "executor id")
+    check_name(e.executorname, "executor name")
+    check_name(e.executortype, "executor type")
+    now = ctx.now()
+    row = await ctx.storage.add_executor(
+        {
+            "colonyname": e.colonyname,
+            "executorname": e.executorname,
+            "executorid": e.executorid,
+            "executortype": e.executortype,
+            "state": ExecutorState.PENDING,
+            "requirefuncreg": int(e.requirefuncreg),
+            "commissiontime": now,
+            "lastheardfromtime": 0,
+            "locationname": e.locationname,
+            "capabilities": orjson.dumps(e.capabilities).decode(),
+            "allocations": orjson.dumps(e.allocations).decode(),
+            "blueprintid": e.blueprintid,
+            "blueprintgen": e.blueprintgen,
+        }
+    )
+    return executor_view(row)
+
+
+async def get_executors(ctx: Context, msg: m.ColonyNameMsg) -> Any:
+    """getexecutorsmsg — any member; includes unregistered executors, as the Go server does."""
+    await require_member(ctx, msg.colonyname, approved=False)
+    return [executor_view(e) for e in await ctx.storage.get_executors(msg.colonyname)]
+
+
+async def get_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
+    """getexecutormsg — approved member."""
+    await require_member(ctx, msg.colonyname)
+    row = await ctx.storage.get_executor(msg.colonyname, msg.executorname)
+    if row is None:
+        raise NotFound(f"Executor with name {msg.executorname} does not exist in colony {msg.colonyname}")
+    return executor_view(row)
+
+
+async def get_executor_by_id(ctx: Context, msg: m.GetExecutorByIDMsg) -> Any:
+    """getexecutorbyidmsg — approved member."""
+    await require_member(ctx, msg.colonyname)
+    row = await ctx.storage.get_executor_by_id(msg.colonyname, msg.executorid)
+    if row is None:
+        raise NotFound(f"Executor with id {msg.executorid} does not exist in colony {msg.colonyname}")
+    return executor_view(row)
+
+
+async def _set_state(ctx: Context, msg: m.ExecutorNameMsg, state: ExecutorState) -> Any:
+    await require_colony_owner(ctx, msg.colonyname)
+    row = await ctx.storage.get_executor(msg.colonyname, msg.executorname)
+    if row is None or row["state"] == ExecutorState.UNREGISTERED:
+        raise NotFound(f"Executor with name {msg.executorname} does not exist in colony {msg.colonyname}")
+    await ctx.storage.set_executor_state(msg.colonyname, msg.executorname, state)
+    return {}
+
+
+async def approve_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
+    """approveexecutormsg — colony owner."""
+    return await _set_state(ctx, msg, ExecutorState.APPROVED)
+
+
+async def reject_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
+    """rejectexecutormsg — colony owner."""
+    return await _set_state(ctx, msg, ExecutorState.REJECTED)
+
+
+async def remove_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
+    """removeexecutormsg — colony owner; its running processes go back to the queue."""
+    await require_colony_owner(ctx, msg.colonyname)
+    requeued = await ctx.storage.remove_executor(msg.colonyname, msg.executorname, ctx.now())
+    ctx.events.publish(requeued)
+    return {}

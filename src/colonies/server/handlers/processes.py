@@ -1,0 +1,169 @@
+"""Process messages: submit, assign (long-poll), read, close, cancel, remove."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from ... import messages as m
+from ...exceptions import BadRequest, NotFound
+from ...models import parse_cpu, parse_memory
+from ...types import NOTSET, ProcessState
+from ..auth import require_colony_owner, require_executor, require_member
+from ..context import Context
+from ..events import Waiter
+from ..lifecycle import new_process
+from ..views import process_view
+from .common import check_count, check_state
+
+UNLIMITED = 2**62
+
+
+async def submit_func_spec(ctx: Context, msg: m.SubmitFuncSpecMsg) -> Any:
+    """submitfuncspecmsg — approved member of the spec's colony."""
+    member = await require_member(ctx, msg.spec.conditions.colonyname)
+    row, attrs = new_process(msg.spec, ctx.caller, member["name"], ctx.now())
+    row = await ctx.storage.add_process(row, attrs)
+    ctx.events.publish((row,))
+    return process_view(row)
+
+
+async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
+    """assignprocessmsg — approved executor; long-polls up to ``timeout`` s (< 0: one attempt only)."""
+    executor = await require_executor(ctx, msg.colonyname)
+    if msg.timeout == 0:
+        raise BadRequest("Invalid assign timeout 0: use a positive number of seconds, or -1 for a single attempt")
+    cpu = parse_cpu(msg.availablecpu) if msg.availablecpu else UNLIMITED
+    mem = parse_memory(msg.availablemem) if msg.availablemem else UNLIMITED
+    events = ctx.events
+    if msg.timeout < 0:
+        row = await _claim(ctx, executor, cpu, mem)
+        if row is None:
+            raise NotFound("No process available for assignment")
+        return process_view(row)
+    deadline = time.monotonic() + min(msg.timeout, ctx.settings.max_wait_timeout)
+    poll = ctx.settings.assign_poll_interval
+    waiter = Waiter(msg.colonyname, executor["executortype"], executor["name"],
+                    executor.get("locationname") or "", cpu, mem)  # fmt: skip
+    events.add_waiter(waiter)
+    try:
+        while True:
+            waiter.event.clear()
+            row = await _claim(ctx, executor, cpu, mem)
+            if row is not None:
+                return process_view(row)
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(waiter.event.wait(), min(remaining, poll))
+            except TimeoutError:
+                pass
+    finally:
+        events.remove_waiter(waiter)
+    raise NotFound("No process available for assignment")
+
+
+async def _claim(ctx: Context, executor: dict[str, Any], cpu: int, mem: int) -> dict[str, Any] | None:
+    """One assignment attempt. If the caller goes away mid-claim, the claimed process goes back to the queue."""
+    claim = asyncio.ensure_future(
+        ctx.storage.assign_process(executor["colonyname"], executor, ctx.caller, cpu, mem, ctx.now())
+    )
+    try:
+        row = await asyncio.shield(claim)
+    except asyncio.CancelledError:
+        row = await claim
+        if row is not None:
+            ctx.events.publish(await ctx.storage.release_process(row["processid"], ctx.now()))
+        raise
+    if row is not None:
+        ctx.events.publish((row,))
+    return row
+
+
+async def get_process(ctx: Context, msg: m.ProcessIDMsg) -> Any:
+    """getprocessmsg — approved member of the process's colony."""
+    row = await _load(ctx, msg.processid)
+    await require_member(ctx, row["colonyname"])
+    return process_view(row)
+
+
+async def _load(ctx: Context, processid: str) -> dict[str, Any]:
+    row = await ctx.storage.get_process(processid)
+    if row is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    return row
+
+
+async def get_processes(ctx: Context, msg: m.GetProcessesMsg) -> Any:
+    """getprocessesmsg — approved member; one filter applies (executortype > initiator > label)."""
+    await require_member(ctx, msg.colonyname)
+    count = check_count(msg.count)
+    state = check_state(msg.state)
+    if msg.initiator and not msg.executortype and await ctx.storage.get_user(msg.colonyname, msg.initiator) is None:
+        if await ctx.storage.get_executor(msg.colonyname, msg.initiator) is None:
+            raise BadRequest(f"User {msg.initiator} does not exist")
+    rows = await ctx.storage.get_processes(msg.colonyname, state, count, msg.executortype, msg.initiator, msg.label)
+    return [process_view(r) for r in rows]
+
+
+async def get_process_hist(ctx: Context, msg: m.GetProcessHistMsg) -> Any:
+    """getprocesshistmsg — approved member (the Go server answers an empty 200 to others; we answer 403)."""
+    await require_member(ctx, msg.colonyname)
+    since = ctx.now() - max(msg.seconds, 0) * 1_000_000_000
+    rows = await ctx.storage.get_process_hist(msg.colonyname, msg.executorid, since, check_state(msg.state))
+    return [process_view(r) for r in rows]
+
+
+async def remove_process(ctx: Context, msg: m.ProcessIDMsg) -> Any:
+    """removeprocessmsg — approved member; not for running or workflow processes."""
+    row = await _load(ctx, msg.processid)
+    await require_member(ctx, row["colonyname"])
+    await ctx.storage.remove_process(msg.processid)
+    return {}
+
+
+async def remove_all_processes(ctx: Context, msg: m.RemoveAllMsg) -> Any:
+    """removeallprocessesmsg — colony owner; state -1 = all but running; workflow processes are kept."""
+    await require_colony_owner(ctx, msg.colonyname)
+    if msg.state == ProcessState.RUNNING:
+        raise BadRequest("Not possible to remove running processes")
+    if msg.state != NOTSET:
+        check_state(msg.state)
+    await ctx.storage.remove_all_processes(msg.colonyname, msg.state)
+    return {}
+
+
+async def _close(ctx: Context, processid: str, success: bool, values: list[Any]) -> Any:
+    row = await _load(ctx, processid)
+    member = await require_member(ctx, row["colonyname"])
+    changed = await ctx.storage.close_process(processid, ctx.caller, member["name"], success, values, ctx.now())
+    ctx.events.publish(changed)
+    return {}
+
+
+async def close_successful(ctx: Context, msg: m.CloseSuccessfulMsg) -> Any:
+    """closesuccessfulmsg — the assigned executor, while the process runs."""
+    return await _close(ctx, msg.processid, True, msg.out)
+
+
+async def close_failed(ctx: Context, msg: m.CloseFailedMsg) -> Any:
+    """closefailedmsg — the assigned executor, while the process runs."""
+    return await _close(ctx, msg.processid, False, msg.errors)
+
+
+async def set_output(ctx: Context, msg: m.SetOutputMsg) -> Any:
+    """setoutputmsg — the assigned executor, while the process runs."""
+    row = await _load(ctx, msg.processid)
+    await require_member(ctx, row["colonyname"])
+    await ctx.storage.set_output(msg.processid, ctx.caller, msg.out)
+    return {}
+
+
+async def cancel_process(ctx: Context, msg: m.ProcessIDMsg) -> Any:
+    """cancelprocessmsg — approved member; waiting or running processes outside workflows."""
+    row = await _load(ctx, msg.processid)
+    await require_member(ctx, row["colonyname"])
+    ctx.events.publish(await ctx.storage.cancel_process(msg.processid, ctx.now()))
+    return {}

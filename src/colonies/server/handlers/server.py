@@ -1,0 +1,49 @@
+"""Server-level messages: version, info, statistics, cluster, server id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import messages as m
+from ...exceptions import BadRequest
+from ..auth import require_server_owner
+from ..context import Context
+
+
+async def version(ctx: Context, msg: m.VersionMsg) -> Any:
+    """versionmsg — anyone, unsigned."""
+    s = ctx.settings
+    return {"buildversion": s.build_version, "buildtime": s.build_time, "msgtype": "versionmsg"}
+
+
+async def get_server_info(ctx: Context, msg: m.GetServerInfoMsg) -> Any:
+    """getserverinfomsg — anyone, unsigned."""
+    s = ctx.settings
+    return {
+        "buildversion": s.build_version,
+        "buildtime": s.build_time,
+        "backends": [{"type": "http", "port": s.port, "host": s.host}],
+    }
+
+
+async def get_statistics(ctx: Context, msg: m.GetStatisticsMsg) -> Any:
+    """getstatisticsmsg — server owner."""
+    await require_server_owner(ctx)
+    return await ctx.storage.get_statistics()
+
+
+async def get_cluster(ctx: Context, msg: m.GetClusterMsg) -> Any:
+    """getclustermsg — server owner. A single node until replicas arrive."""
+    await require_server_owner(ctx)
+    node = {"name": "colonies", "host": ctx.settings.host, "port": 0, "peerport": 0, "relayport": 0,
+            "apiport": ctx.settings.port}  # fmt: skip
+    return {"nodes": [node], "leader": node}
+
+
+async def change_server_id(ctx: Context, msg: m.ChangeServerIDMsg) -> Any:
+    """changeserveridmsg — server owner; replies with the request, as the Go server does."""
+    await require_server_owner(ctx)
+    if len(msg.serverid) != 64:
+        raise BadRequest("Invalid server id: expected 64 hex characters")
+    await ctx.storage.set_server_id(msg.serverid)
+    return {"serverid": msg.serverid, "msgtype": msg.msgtype}

@@ -1,0 +1,123 @@
+"""Pure constructors for new processes, attributes and graphs (no I/O), shared by submit, workflows and add-child."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..crypto import hash_text, random_id
+from ..exceptions import BadRequest
+from ..models import FunctionSpec, parse_cpu, parse_memory, render_cpu, render_memory
+from ..types import MAX_PRIORITY, MIN_PRIORITY, PRIORITY_UNIT_NS, AttributeType, ProcessState
+
+Row = dict[str, Any]
+NS = 1_000_000_000
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def attribute_id(targetid: str, key: str, attributetype: int) -> str:
+    """Deterministic, as in the Go server: the same key and type on one process collide."""
+    return hash_text(targetid + key + str(attributetype))
+
+
+def new_attribute(
+    targetid: str, colonyname: str, graphid: str, attributetype: int, key: str, value: str, now: int, state: int = 0
+) -> Row:
+    return {
+        "attributeid": attribute_id(targetid, key, attributetype),
+        "targetid": targetid,
+        "targetcolonyname": colonyname,
+        "targetprocessgraphid": graphid,
+        "state": state,
+        "attributetype": attributetype,
+        "key": key,
+        "value": value,
+        "added": now,
+    }
+
+
+def normalise_spec(spec: FunctionSpec) -> tuple[dict[str, Any], dict[str, int]]:
+    """The spec as the server stores and renders it, and its parsed resources."""
+    cond = spec.conditions
+    resources = {
+        "cpu": parse_cpu(cond.cpu),
+        "mem": parse_memory(cond.mem),
+        "storage": parse_memory(cond.storage),
+        "gpumem": parse_memory(cond.gpu.mem),
+    }
+    data = spec.model_dump()
+    conditions = data["conditions"]
+    conditions["cpu"] = render_cpu(resources["cpu"])
+    conditions["mem"] = render_memory(resources["mem"])
+    conditions["storage"] = render_memory(resources["storage"])
+    conditions["gpu"]["mem"] = render_memory(resources["gpumem"])
+    if not conditions["locationname"]:
+        del conditions["locationname"]
+    if not data["channels"]:
+        del data["channels"]
+    return data, resources
+
+
+def new_process(
+    spec: FunctionSpec,
+    initiatorid: str,
+    initiatorname: str,
+    now: int,
+    graphid: str = "",
+    waitforparents: bool = False,
+) -> tuple[Row, list[Row]]:
+    """A WAITING process row and its ENV attributes. Raises BadRequest for out-of-range values."""
+    if not MIN_PRIORITY <= spec.priority <= MAX_PRIORITY:
+        raise BadRequest(f"Priority {spec.priority} is outside [{MIN_PRIORITY}, {MAX_PRIORITY}]")
+    cond = spec.conditions
+    if not cond.colonyname:
+        raise BadRequest("Invalid function spec: conditions.colonyname is empty")
+    if not cond.executortype:
+        raise BadRequest("Invalid function spec: conditions.executortype is empty")
+    data, res = normalise_spec(spec)
+    processid = random_id()
+    row: Row = {
+        "processid": processid,
+        "colonyname": cond.colonyname,
+        "executortype": cond.executortype,
+        "executornames": dumps(cond.executornames),
+        "locationname": cond.locationname,
+        "state": ProcessState.WAITING,
+        "isassigned": 0,
+        "waitforparents": int(waitforparents),
+        "prioritytime": now - spec.priority * PRIORITY_UNIT_NS,
+        "submissiontime": now,
+        # A workflow child's wait clock starts when its parents are done, not at submission.
+        "waitdeadline": now + spec.maxwaittime * NS if spec.maxwaittime > 0 and not waitforparents else 0,
+        "maxretries": spec.maxretries,
+        # 0 and negatives mean "no limit" (the Go server requeues a maxexectime-0 process within a second).
+        "maxexectime": max(spec.maxexectime, 0),
+        "maxwaittime": max(spec.maxwaittime, 0),
+        "cpu": res["cpu"],
+        "mem": res["mem"],
+        "storage": res["storage"],
+        "nodes": cond.nodes,
+        "processes": cond.processes,
+        "processespernode": cond.processespernode,
+        "funcname": spec.funcname,
+        "nodename": spec.nodename,
+        "label": spec.label,
+        "initiatorid": initiatorid,
+        "initiatorname": initiatorname,
+        "processgraphid": graphid,
+        "parents": "[]",
+        "children": "[]",
+        "input": "[]",
+        "output": "[]",
+        "errors": "[]",
+        "spec": dumps(data),
+    }
+    attrs = [
+        new_attribute(processid, cond.colonyname, graphid, AttributeType.ENV, key, value, now)
+        for key, value in spec.env.items()
+    ]
+    return row, attrs

@@ -1,0 +1,140 @@
+"""WebSocket /pubsub: ``subscribeprocessmsg`` (wait for one process to reach a state) and
+``subscribeprocessesmsg`` (be told when processes of a type reach a state).
+
+Each frame from the client is a signed RPC envelope; each frame to the client is a reply envelope whose payload is
+the process. Unlike the Go server, the caller must be an approved member of the process's colony, and a timeout is
+reported with an error frame (408) before the socket closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from .. import crypto, envelope
+from .. import messages as m
+from ..exceptions import BadRequest, ColoniesError, Forbidden, NotFound
+from .api import validation_message
+from .auth import require_member
+from .context import Context, ServerState
+from .events import Subscription
+from .views import process_view
+
+log = logging.getLogger(__name__)
+
+MODELS: dict[str, type[m.Msg]] = {
+    "subscribeprocessmsg": m.SubscribeProcessMsg,
+    "subscribeprocessesmsg": m.SubscribeProcessesMsg,
+}
+
+
+def parse_subscription(body: bytes | str) -> tuple[str, m.Msg]:
+    env = envelope.Envelope.parse(body.encode() if isinstance(body, str) else body)
+    model = MODELS.get(env.payloadtype)
+    if model is None:
+        raise Forbidden(f"invalid rpcMsg.PayloadType for /pubsub: {env.payloadtype or '(empty)'}")
+    try:
+        caller = crypto.recover_id(env.payload, env.signature)
+    except crypto.CryptoError as exc:
+        raise Forbidden(str(exc)) from None
+    try:
+        msg = model.model_validate_json(env.decode_payload())
+    except ValidationError as exc:
+        raise BadRequest(validation_message(exc)) from None
+    if msg.msgtype != env.payloadtype:
+        raise BadRequest(f"msgtype {msg.msgtype!r} does not match payloadtype {env.payloadtype!r}")
+    return caller, msg
+
+
+class PubSubEndpoint:
+    def __init__(self, state: ServerState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        ws = WebSocket(scope, receive, send)
+        await ws.accept()
+        tasks: set[asyncio.Task[None]] = set()
+        lock = asyncio.Lock()
+        try:
+            while True:
+                frame = await ws.receive()
+                if frame["type"] == "websocket.disconnect":
+                    break
+                data = frame.get("text") or frame.get("bytes") or b""
+                if len(data) > self.state.settings.max_body_bytes:
+                    await self._send(ws, lock, envelope.error_reply(413, "Frame too large"))
+                    continue
+                try:
+                    caller, msg = parse_subscription(data)
+                except ColoniesError as exc:
+                    await self._send(ws, lock, envelope.error_reply(exc.status, exc.message))
+                    continue
+                task = asyncio.create_task(self._serve(ws, lock, Context(self.state, caller), msg, tasks))
+                tasks.add(task)
+        except WebSocketDisconnect:
+            pass
+        finally:
+            for task in tasks:
+                task.cancel()
+
+    async def _serve(
+        self, ws: WebSocket, lock: asyncio.Lock, ctx: Context, msg: m.Msg, tasks: set[asyncio.Task[None]]
+    ) -> None:
+        timeout = max(0, min(getattr(msg, "timeout", 0), self.state.settings.max_wait_timeout))
+        sub: Subscription | None = None
+        try:
+            sub = await self._subscribe(ctx, msg)
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + timeout
+            if isinstance(msg, m.SubscribeProcessMsg):
+                row = await ctx.storage.get_process(msg.processid)
+                if row is not None and row["state"] == msg.state:
+                    await self._send(ws, lock, envelope.reply("subscribeprocessmsg", process_view(row)))
+                    return
+            while True:
+                remaining = deadline - loop.time()
+                if remaining <= 0:
+                    raise TimeoutError
+                event = await asyncio.wait_for(sub.queue.get(), remaining)
+                row = await ctx.storage.get_process(event["processid"]) or event
+                await self._send(ws, lock, envelope.reply("subscribeprocessmsg", process_view(row)))
+                if isinstance(msg, m.SubscribeProcessMsg):
+                    return
+        except TimeoutError:
+            await self._send(ws, lock, envelope.error_reply(408, "Subscription timed out"))
+            if len(tasks) <= 1:
+                await ws.close()
+        except ColoniesError as exc:
+            await self._send(ws, lock, envelope.error_reply(exc.status, exc.message))
+        except (WebSocketDisconnect, RuntimeError, asyncio.CancelledError):
+            pass
+        finally:
+            if sub is not None:
+                self.state.events.unsubscribe(sub)
+            tasks.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _subscribe(self, ctx: Context, msg: m.Msg) -> Subscription:
+        if isinstance(msg, m.SubscribeProcessMsg):
+            row = await ctx.storage.get_process(msg.processid)
+            if row is None:
+                raise NotFound(f"Process with id {msg.processid} does not exist")
+            await require_member(ctx, row["colonyname"])
+            sub = Subscription(row["colonyname"], msg.processid, msg.executortype or row["executortype"], msg.state)
+        else:
+            assert isinstance(msg, m.SubscribeProcessesMsg)
+            await require_member(ctx, msg.colonyname)
+            sub = Subscription(msg.colonyname, "", msg.executortype, msg.state)
+        self.state.events.subscribe(sub)
+        return sub
+
+    @staticmethod
+    async def _send(ws: WebSocket, lock: asyncio.Lock, data: bytes) -> None:
+        async with lock:
+            try:
+                await ws.send_text(data.decode())
+            except (WebSocketDisconnect, RuntimeError):
+                pass

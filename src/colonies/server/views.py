@@ -1,0 +1,125 @@
+"""Storage rows → wire JSON in the Go server's field order (protocol §4).
+
+JSON columns are spliced in as ``orjson.Fragment`` so a stored spec or output is never parsed just to be
+serialised again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ..timefmt import format_ns
+from ..types import JSONDict
+
+Row = dict[str, Any]
+Fragment = orjson.Fragment
+
+
+def colony_view(row: Row) -> JSONDict:
+    return {"colonyid": row["colonyid"], "name": row["name"]}
+
+
+def user_view(row: Row) -> JSONDict:
+    return {k: row[k] for k in ("colonyname", "userid", "name", "email", "phone")}
+
+
+def executor_view(row: Row) -> JSONDict:
+    view: JSONDict = {
+        "executorid": row["executorid"],
+        "executortype": row["executortype"],
+        "executorname": row["executorname"],
+        "colonyname": row["colonyname"],
+        "state": row["state"],
+        "requirefuncreg": bool(row["requirefuncreg"]),
+        "commissiontime": format_ns(row["commissiontime"]),
+        "lastheardfromtime": format_ns(row["lastheardfromtime"]),
+        "locationname": row["locationname"],
+        "capabilities": Fragment(row["capabilities"]),
+        "allocations": Fragment(row["allocations"]),
+    }
+    if row["blueprintid"]:
+        view["blueprintid"] = row["blueprintid"]
+        view["blueprintgen"] = row["blueprintgen"]
+    return view
+
+
+def function_view(row: Row) -> JSONDict:
+    view: JSONDict = {
+        "functionid": row["functionid"],
+        "executorname": row["executorname"],
+        "executortype": row["executortype"],
+        "colonyname": row["colonyname"],
+        "funcname": row["funcname"],
+    }
+    if row["description"]:
+        view["description"] = row["description"]
+    if row["args"] != "[]":
+        view["args"] = Fragment(row["args"])
+    for key in ("counter", "minwaittime", "maxwaittime", "minexectime", "maxexectime", "avgwaittime", "avgexectime"):
+        view[key] = row[key]
+    if row["locationname"]:
+        view["locationname"] = row["locationname"]
+    return view
+
+
+def attribute_view(row: Row) -> JSONDict:
+    return {
+        "attributeid": row["attributeid"],
+        "targetid": row["targetid"],
+        "targetcolonyname": row["targetcolonyname"],
+        "targetprocessgraphid": row["targetprocessgraphid"],
+        "state": row["state"],
+        "attributetype": row["attributetype"],
+        "key": row["key"],
+        "value": row["value"],
+    }
+
+
+def process_view(row: Row) -> JSONDict:
+    return {
+        "processid": row["processid"],
+        "initiatorid": row["initiatorid"],
+        "initiatorname": row["initiatorname"],
+        "assignedexecutorid": row["assignedexecutorid"],
+        "isassigned": bool(row["isassigned"]),
+        "state": row["state"],
+        "prioritytime": row["prioritytime"],
+        "submissiontime": format_ns(row["submissiontime"]),
+        "starttime": format_ns(row["starttime"]),
+        "endtime": format_ns(row["endtime"]),
+        "waitdeadline": format_ns(row["waitdeadline"]),
+        "execdeadline": format_ns(row["execdeadline"]),
+        "retries": row["retries"],
+        "attributes": [attribute_view(a) for a in row.get("_attributes", ())],
+        "spec": Fragment(row["spec"]),
+        "waitforparents": bool(row["waitforparents"]),
+        "parents": Fragment(row["parents"]),
+        "children": Fragment(row["children"]),
+        "processgraphid": row["processgraphid"],
+        "in": Fragment(row["input"]),
+        "out": Fragment(row["output"]),
+        "errors": Fragment(row["errors"]),
+    }
+
+
+def graph_view(graph: Row, processids: list[str], nodes: list[Any] | None = None, edges: list[Any] | None = None) -> JSONDict:
+    return {
+        "processgraphid": graph["processgraphid"],
+        "initiatorid": graph["initiatorid"],
+        "initiatorname": graph["initiatorname"],
+        "colonyname": graph["colonyname"],
+        "rootprocessids": Fragment(graph["rootprocessids"]),
+        "state": graph["state"],
+        "submissiontime": format_ns(graph["submissiontime"]),
+        "starttime": format_ns(graph["starttime"]),
+        "endtime": format_ns(graph["endtime"]),
+        "processids": processids,
+        "nodes": nodes or [],
+        "edges": edges or [],
+    }
+
+
+def log_view(row: Row) -> JSONDict:
+    return {k: row[k] for k in ("processid", "colonyname", "executorname", "message", "timestamp")}

@@ -1,0 +1,62 @@
+"""Server settings from flags and the original's ``COLONIES_*`` environment (protocol §8.1)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+
+#: The documented public development keys (protocol §8.1). Never use them outside a dev server.
+DEV_SERVER_PRVKEY = "fcc79953d8a751bf41db661592dc34d30004b1a651ffa0725b03ac227641499d"
+DEV_COLONY_PRVKEY = "ba949fa134981372d6da62b6a56f336ab4d843b22c02a4257dcf7d0d73097514"
+DEV_PRVKEY = "ddf7f7791208083b6a9ed975a72684f6406a269cfa36f1b1c32045c0a71fff05"
+DEV_COLONY_NAME = "dev"
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    return default if not value else value in ("1", "true", "yes", "on")
+
+
+def default_db_url() -> str:
+    data = os.environ.get("COLONIES_DATA_DIR") or os.path.join(tempfile.gettempdir(), "colonies")
+    return "sqlite:///" + os.path.join(data, "colonies.db")
+
+
+@dataclass
+class Settings:
+    host: str = "0.0.0.0"
+    port: int = 50080
+    db_url: str = field(default_factory=default_db_url)
+    #: Server owner id; if empty, the one stored in the database is kept.
+    server_id: str = ""
+    #: Request bodies above this are refused with 413 before they are read into memory.
+    max_body_bytes: int = 16 * 1024 * 1024
+    #: Longest assign long-poll and WebSocket subscription a client may ask for, in seconds.
+    max_wait_timeout: int = 600
+    #: How often timeouts (maxexectime, maxwaittime) are checked, in seconds.
+    timeout_check_period: float = 0.5
+    #: An idle long-poll re-checks the queue this often even without a wake-up, in seconds.
+    assign_poll_interval: float = 5.0
+    max_workflow_nodes: int = 10_000
+    build_version: str = field(default_factory=lambda: os.environ.get("BUILD_VERSION", "dev"))
+    build_time: str = field(default_factory=lambda: os.environ.get("BUILD_TIME", ""))
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Settings:
+        settings = cls(
+            host=os.environ.get("COLONIES_SERVER_HOST_BIND", "0.0.0.0"),
+            port=env_int("COLONIES_SERVER_HTTP_PORT", env_int("COLONIES_SERVER_PORT", 50080)),
+            db_url=os.environ.get("COLONIES_DB_URL") or default_db_url(),
+            server_id=os.environ.get("COLONIES_SERVER_ID", ""),
+            max_body_bytes=env_int("COLONIES_MAX_BODY_BYTES", 16 * 1024 * 1024),
+        )
+        for key, value in overrides.items():
+            if value is not None:
+                setattr(settings, key, value)
+        return settings

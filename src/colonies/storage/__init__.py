@@ -1,0 +1,21 @@
+"""Storage: one API (``SQLStore``) over a driver per database; SQL lives in ``sql/<backend>/*.sql``."""
+
+from __future__ import annotations
+
+from .base import Driver, StorageError
+from .sqlstore import SQLStore
+
+
+async def open_store(url: str) -> SQLStore:
+    """Open a store from a URL: ``sqlite:///path/to.db`` (or a bare path)."""
+    if url.startswith(("postgres://", "postgresql://")):
+        raise StorageError("PostgreSQL support arrives with the PostgreSQL backend; use a sqlite:/// URL")
+    from .sqlite import SQLiteDriver
+
+    path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite://")
+    driver = SQLiteDriver(path)
+    await driver.open()
+    return SQLStore(driver)
+
+
+__all__ = ["Driver", "SQLStore", "StorageError", "open_store"]

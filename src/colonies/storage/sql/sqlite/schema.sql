@@ -1,0 +1,146 @@
+-- Colonies schema for SQLite. Times are INTEGER Unix nanoseconds (0 = unset); lists and objects are JSON text.
+PRAGMA journal_mode = WAL;
+
+CREATE TABLE IF NOT EXISTS server (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    serverid TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS colonies (
+    name TEXT PRIMARY KEY,
+    colonyid TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    userid TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (colonyname, name)
+);
+CREATE INDEX IF NOT EXISTS users_id ON users (colonyname, userid);
+
+CREATE TABLE IF NOT EXISTS executors (
+    colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL,
+    executorid TEXT NOT NULL,
+    executortype TEXT NOT NULL,
+    state INTEGER NOT NULL,
+    requirefuncreg INTEGER NOT NULL DEFAULT 0,
+    commissiontime INTEGER NOT NULL DEFAULT 0,
+    lastheardfromtime INTEGER NOT NULL DEFAULT 0,
+    locationname TEXT NOT NULL DEFAULT '',
+    capabilities TEXT NOT NULL DEFAULT '{}',
+    allocations TEXT NOT NULL DEFAULT '{}',
+    blueprintid TEXT NOT NULL DEFAULT '',
+    blueprintgen INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (colonyname, executorname)
+);
+CREATE INDEX IF NOT EXISTS executors_id ON executors (colonyname, executorid);
+
+CREATE TABLE IF NOT EXISTS functions (
+    functionid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL,
+    executortype TEXT NOT NULL,
+    funcname TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    args TEXT NOT NULL DEFAULT '[]',
+    counter INTEGER NOT NULL DEFAULT 0,
+    minwaittime REAL NOT NULL DEFAULT 0,
+    maxwaittime REAL NOT NULL DEFAULT 0,
+    minexectime REAL NOT NULL DEFAULT 0,
+    maxexectime REAL NOT NULL DEFAULT 0,
+    avgwaittime REAL NOT NULL DEFAULT 0,
+    avgexectime REAL NOT NULL DEFAULT 0,
+    locationname TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS functions_executor ON functions (colonyname, executorname, funcname);
+
+CREATE TABLE IF NOT EXISTS processes (
+    processid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    executortype TEXT NOT NULL,
+    executornames TEXT NOT NULL DEFAULT '[]',
+    locationname TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL,
+    isassigned INTEGER NOT NULL DEFAULT 0,
+    assignedexecutorid TEXT NOT NULL DEFAULT '',
+    waitforparents INTEGER NOT NULL DEFAULT 0,
+    prioritytime INTEGER NOT NULL,
+    submissiontime INTEGER NOT NULL,
+    starttime INTEGER NOT NULL DEFAULT 0,
+    endtime INTEGER NOT NULL DEFAULT 0,
+    waitdeadline INTEGER NOT NULL DEFAULT 0,
+    execdeadline INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0,
+    maxretries INTEGER NOT NULL DEFAULT 0,
+    maxexectime INTEGER NOT NULL DEFAULT 0,
+    maxwaittime INTEGER NOT NULL DEFAULT 0,
+    cpu INTEGER NOT NULL DEFAULT 0,
+    mem INTEGER NOT NULL DEFAULT 0,
+    storage INTEGER NOT NULL DEFAULT 0,
+    nodes INTEGER NOT NULL DEFAULT 0,
+    processes INTEGER NOT NULL DEFAULT 0,
+    processespernode INTEGER NOT NULL DEFAULT 0,
+    funcname TEXT NOT NULL DEFAULT '',
+    nodename TEXT NOT NULL DEFAULT '',
+    label TEXT NOT NULL DEFAULT '',
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT '',
+    processgraphid TEXT NOT NULL DEFAULT '',
+    parents TEXT NOT NULL DEFAULT '[]',
+    children TEXT NOT NULL DEFAULT '[]',
+    input TEXT NOT NULL DEFAULT '[]',
+    output TEXT NOT NULL DEFAULT '[]',
+    errors TEXT NOT NULL DEFAULT '[]',
+    spec TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS processes_assign ON processes (colonyname, executortype, prioritytime)
+    WHERE state = 0 AND isassigned = 0 AND waitforparents = 0;
+CREATE INDEX IF NOT EXISTS processes_colony_state ON processes (colonyname, state, prioritytime);
+CREATE INDEX IF NOT EXISTS processes_colony_start ON processes (colonyname, state, starttime);
+CREATE INDEX IF NOT EXISTS processes_colony_end ON processes (colonyname, state, endtime);
+CREATE INDEX IF NOT EXISTS processes_graph ON processes (processgraphid);
+CREATE INDEX IF NOT EXISTS processes_running ON processes (execdeadline) WHERE state = 1 AND maxexectime > 0;
+CREATE INDEX IF NOT EXISTS processes_waitdeadline ON processes (waitdeadline) WHERE state = 0 AND waitdeadline > 0;
+CREATE INDEX IF NOT EXISTS processes_assigned ON processes (assignedexecutorid, state);
+
+CREATE TABLE IF NOT EXISTS attributes (
+    attributeid TEXT PRIMARY KEY,
+    targetid TEXT NOT NULL,
+    targetcolonyname TEXT NOT NULL,
+    targetprocessgraphid TEXT NOT NULL DEFAULT '',
+    state INTEGER NOT NULL DEFAULT 0,
+    attributetype INTEGER NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    added INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attributes_target ON attributes (targetid);
+
+CREATE TABLE IF NOT EXISTS processgraphs (
+    processgraphid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    rootprocessids TEXT NOT NULL DEFAULT '[]',
+    state INTEGER NOT NULL,
+    submissiontime INTEGER NOT NULL,
+    starttime INTEGER NOT NULL DEFAULT 0,
+    endtime INTEGER NOT NULL DEFAULT 0,
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS processgraphs_colony ON processgraphs (colonyname, state, submissiontime);
+
+CREATE TABLE IF NOT EXISTS logs (
+    logid INTEGER PRIMARY KEY AUTOINCREMENT,
+    processid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL,
+    message TEXT NOT NULL,
+    timestamp INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_process ON logs (processid, timestamp);
+CREATE INDEX IF NOT EXISTS logs_executor ON logs (executorname, timestamp);
+CREATE INDEX IF NOT EXISTS logs_colony ON logs (colonyname, timestamp);

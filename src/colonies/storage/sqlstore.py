@@ -1,0 +1,704 @@
+"""The storage API the handlers call: one async method per operation, written once for every backend.
+
+Each public method hands a job (``_name(tx, ...)``) to the driver; a job runs named queries only, so the SQL of a
+backend stays in its ``queries.sql``. Jobs that must be atomic (assign, close, workflow resolution) do all their
+checks inside the write job, so two callers racing on one process cannot both win.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from .. import dag
+from ..exceptions import BadRequest, Forbidden, NotFound
+from ..types import AttributeType, ExecutorState, ProcessState
+from .base import Driver, Row, Tx, UniqueViolation
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+loads = orjson.loads
+
+WAITING, RUNNING, SUCCESS, FAILED, CANCELLED = (int(s) for s in ProcessState)
+
+
+class SQLStore:
+    """Storage operations over a driver (SQLite now, PostgreSQL later)."""
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+    # -- server -------------------------------------------------------------------------------------------------
+
+    async def get_server_id(self) -> str:
+        row = await self.driver.read(lambda tx: tx.one("get_server_id"))
+        return row["serverid"] if row else ""
+
+    async def set_server_id(self, serverid: str) -> None:
+        await self.driver.write(lambda tx: tx.run("set_server_id", serverid=serverid))
+
+    async def get_statistics(self, colonyname: str = "") -> dict[str, int]:
+        return await self.driver.read(_statistics, colonyname)
+
+    # -- colonies -----------------------------------------------------------------------------------------------
+
+    async def add_colony(self, name: str, colonyid: str) -> None:
+        await self.driver.write(_add_colony, name, colonyid)
+
+    async def get_colony(self, name: str) -> Row | None:
+        return await self.driver.read(lambda tx: tx.one("get_colony", name=name))
+
+    async def get_colonies(self) -> list[Row]:
+        return await self.driver.read(lambda tx: tx.all("get_colonies"))
+
+    async def set_colony_id(self, name: str, colonyid: str) -> None:
+        await self.driver.write(lambda tx: tx.run("set_colony_id", name=name, colonyid=colonyid))
+
+    async def remove_colony(self, name: str) -> None:
+        await self.driver.write(_remove_colony, name)
+
+    # -- membership ---------------------------------------------------------------------------------------------
+
+    async def get_member(self, colonyname: str, identity: str) -> Row | None:
+        """The executor (preferred) or user with this id in the colony, as ``{"kind", "name", ...}``."""
+        return await self.driver.read(_get_member, colonyname, identity)
+
+    # -- users --------------------------------------------------------------------------------------------------
+
+    async def add_user(self, user: Row) -> None:
+        await self.driver.write(_add_user, user)
+
+    async def get_user(self, colonyname: str, name: str) -> Row | None:
+        return await self.driver.read(lambda tx: tx.one("get_user", colonyname=colonyname, name=name))
+
+    async def get_user_by_id(self, colonyname: str, userid: str) -> Row | None:
+        return await self.driver.read(lambda tx: tx.one("get_user_by_id", colonyname=colonyname, userid=userid))
+
+    async def get_users(self, colonyname: str) -> list[Row]:
+        return await self.driver.read(lambda tx: tx.all("get_users", colonyname=colonyname))
+
+    async def remove_user(self, colonyname: str, name: str) -> int:
+        return await self.driver.write(lambda tx: tx.run("remove_user", colonyname=colonyname, name=name))
+
+    # -- executors ----------------------------------------------------------------------------------------------
+
+    async def add_executor(self, executor: Row) -> Row:
+        return await self.driver.write(_add_executor, executor)
+
+    async def get_executor(self, colonyname: str, executorname: str) -> Row | None:
+        return await self.driver.read(
+            lambda tx: tx.one("get_executor", colonyname=colonyname, executorname=executorname)
+        )
+
+    async def get_executor_by_id(self, colonyname: str, executorid: str) -> Row | None:
+        return await self.driver.read(
+            lambda tx: tx.one("get_executor_by_id", colonyname=colonyname, executorid=executorid)
+        )
+
+    async def get_executors(self, colonyname: str) -> list[Row]:
+        return await self.driver.read(lambda tx: tx.all("get_executors", colonyname=colonyname))
+
+    async def set_executor_state(self, colonyname: str, executorname: str, state: int) -> int:
+        return await self.driver.write(
+            lambda tx: tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=state)
+        )
+
+    async def remove_executor(self, colonyname: str, executorname: str, now: int) -> list[Row]:
+        """Unregister (soft delete), drop its functions, requeue its running processes; returns those processes."""
+        return await self.driver.write(_remove_executor, colonyname, executorname, now)
+
+    # -- functions ----------------------------------------------------------------------------------------------
+
+    async def add_function(self, fn: Row) -> Row:
+        return await self.driver.write(_add_function, fn)
+
+    async def get_function(self, functionid: str) -> Row | None:
+        return await self.driver.read(lambda tx: tx.one("get_function", functionid=functionid))
+
+    async def get_functions(self, colonyname: str, executorname: str = "") -> list[Row]:
+        return await self.driver.read(
+            lambda tx: tx.all("get_functions", colonyname=colonyname, executorname=executorname)
+        )
+
+    async def remove_function(self, functionid: str) -> int:
+        return await self.driver.write(lambda tx: tx.run("remove_function", functionid=functionid))
+
+    # -- processes ----------------------------------------------------------------------------------------------
+
+    async def add_process(self, process: Row, attributes: list[Row]) -> Row:
+        return await self.driver.write(_add_process, process, attributes)
+
+    async def get_process(self, processid: str) -> Row | None:
+        """The process row with its attributes under ``"_attributes"``."""
+        return await self.driver.read(_get_process, processid)
+
+    async def get_processes(
+        self, colonyname: str, state: int, count: int, executortype: str = "", initiator: str = "", label: str = ""
+    ) -> list[Row]:
+        return await self.driver.read(_get_processes, colonyname, state, count, executortype, initiator, label)
+
+    async def get_process_hist(self, colonyname: str, executorid: str, since: int, state: int) -> list[Row]:
+        return await self.driver.read(
+            lambda tx: _with_attributes(
+                tx,
+                tx.all("get_process_hist", colonyname=colonyname, executorid=executorid, since=since, state=state),
+            )
+        )
+
+    async def assign_process(
+        self, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int
+    ) -> Row | None:
+        """Claim the eligible process with the lowest prioritytime for this executor, or None."""
+        return await self.driver.write(_assign_process, colonyname, executor, executorid, cpu, mem, now)
+
+    async def close_process(
+        self, processid: str, executorid: str, executorname: str, success: bool, values: list[Any], now: int
+    ) -> list[Row]:
+        """Close as SUCCESS (values = out) or FAILED (values = errors); returns every process that changed."""
+        return await self.driver.write(_close_process, processid, executorid, executorname, success, values, now)
+
+    async def release_process(self, processid: str, now: int) -> list[Row]:
+        """Put a running process back in the queue without counting a retry (its claimant went away)."""
+        return await self.driver.write(_release_process, processid, now)
+
+    async def set_output(self, processid: str, executorid: str, out: list[Any]) -> None:
+        await self.driver.write(_set_output, processid, executorid, out)
+
+    async def cancel_process(self, processid: str, now: int) -> list[Row]:
+        return await self.driver.write(_cancel_process, processid, now)
+
+    async def remove_process(self, processid: str) -> None:
+        await self.driver.write(_remove_process, processid)
+
+    async def remove_all_processes(self, colonyname: str, state: int) -> None:
+        await self.driver.write(_remove_all_processes, colonyname, state)
+
+    async def expire_processes(self, now: int) -> list[Row]:
+        """Requeue or fail running processes past maxexectime; fail waiting ones past maxwaittime."""
+        return await self.driver.write(_expire_processes, now)
+
+    # -- workflows ----------------------------------------------------------------------------------------------
+
+    async def add_graph(self, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
+        return await self.driver.write(_add_graph, graph, processes, attributes)
+
+    async def get_graph(self, processgraphid: str) -> tuple[Row, list[Row]] | None:
+        """The graph row and its processes (without attributes)."""
+        return await self.driver.read(_get_graph, processgraphid)
+
+    async def get_graphs(self, colonyname: str, state: int, count: int) -> list[tuple[Row, list[str]]]:
+        return await self.driver.read(_get_graphs, colonyname, state, count)
+
+    async def remove_graph(self, processgraphid: str) -> None:
+        await self.driver.write(_remove_graph, processgraphid)
+
+    async def remove_all_graphs(self, colonyname: str, state: int) -> None:
+        await self.driver.write(_remove_all_graphs, colonyname, state)
+
+    async def cancel_graph(self, processgraphid: str, now: int) -> list[Row]:
+        return await self.driver.write(_cancel_graph, processgraphid, now)
+
+    async def add_child(
+        self, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row]
+    ) -> Row:
+        return await self.driver.write(_add_child, parentid, childid, insert, executorid, process, attributes)
+
+    # -- attributes and logs ------------------------------------------------------------------------------------
+
+    async def add_attribute(self, attribute: Row, executorid: str) -> Row:
+        return await self.driver.write(_add_attribute, attribute, executorid)
+
+    async def get_attribute(self, attributeid: str) -> Row | None:
+        return await self.driver.read(lambda tx: tx.one("get_attribute", attributeid=attributeid))
+
+    async def add_log(self, log: Row, executorid: str | None) -> None:
+        """Store a log line; with an executorid the process must be running and assigned to it."""
+        await self.driver.write(_add_log, log, executorid)
+
+    async def get_logs(
+        self, colonyname: str, processid: str, executorname: str, count: int, since: int, latest: bool
+    ) -> list[Row]:
+        return await self.driver.read(_get_logs, colonyname, processid, executorname, count, since, latest)
+
+    async def search_logs(self, colonyname: str, text: str, since: int, count: int) -> list[Row]:
+        return await self.driver.read(
+            lambda tx: tx.all("search_logs", colonyname=colonyname, text=text, since=since, count=count)
+        )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Jobs. Each runs inside one transaction (writes) and talks to the database only through named queries.
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def _statistics(tx: Tx, colonyname: str) -> dict[str, int]:
+    execs = tx.one("count_executors", colonyname=colonyname) or {}
+    procs = {r["state"]: r["n"] for r in tx.all("count_processes", colonyname=colonyname)}
+    graphs = {r["state"]: r["n"] for r in tx.all("count_graphs", colonyname=colonyname)}
+    colonies = 1 if colonyname else (tx.one("count_colonies") or {"n": 0})["n"]
+    return {
+        "colonies": colonies,
+        "executors": execs.get("n", 0) or 0,
+        "activeexecutors": execs.get("active", 0) or 0,
+        "unregisteredexecutors": execs.get("unregistered", 0) or 0,
+        "waitingprocesses": procs.get(WAITING, 0),
+        "runningprocesses": procs.get(RUNNING, 0),
+        "successfulprocesses": procs.get(SUCCESS, 0),
+        "failedprocesses": procs.get(FAILED, 0),
+        "cancelledprocesses": procs.get(CANCELLED, 0),
+        "waitingworkflows": graphs.get(WAITING, 0),
+        "runningworkflows": graphs.get(RUNNING, 0),
+        "successfulworkflows": graphs.get(SUCCESS, 0),
+        "failedworkflows": graphs.get(FAILED, 0),
+        "cancelledworkflows": graphs.get(CANCELLED, 0),
+    }
+
+
+def _add_colony(tx: Tx, name: str, colonyid: str) -> None:
+    if tx.one("get_colony", name=name):
+        raise BadRequest(f"A Colony with name {name} already exists")
+    tx.run("add_colony", name=name, colonyid=colonyid)
+
+
+def _remove_colony(tx: Tx, name: str) -> None:
+    if not tx.run("remove_colony", name=name):
+        raise NotFound(f"Colony with name {name} does not exist")
+    for query in (
+        "remove_colony_users",
+        "remove_colony_executors",
+        "remove_colony_functions",
+        "remove_colony_attributes",
+        "remove_colony_processes",
+        "remove_colony_graphs",
+        "remove_colony_logs",
+    ):
+        tx.run(query, name=name)
+
+
+def _get_member(tx: Tx, colonyname: str, identity: str) -> Row | None:
+    executor = tx.one("get_member_executor", colonyname=colonyname, id=identity)
+    if executor and executor["state"] == ExecutorState.APPROVED:
+        return {"kind": "executor", "name": executor["executorname"], "colonyname": colonyname, **executor}
+    user = tx.one("get_member_user", colonyname=colonyname, id=identity)
+    if user:
+        return {"kind": "user", "name": user["name"], "colonyname": colonyname, "state": ExecutorState.APPROVED}
+    if executor:
+        return {"kind": "executor", "name": executor["executorname"], "colonyname": colonyname, **executor}
+    return None
+
+
+def _add_user(tx: Tx, user: Row) -> None:
+    if tx.one("get_user", colonyname=user["colonyname"], name=user["name"]):
+        raise BadRequest(f"A user with name {user['name']} already exists in colony {user['colonyname']}")
+    if tx.one("get_user_by_id", colonyname=user["colonyname"], userid=user["userid"]):
+        raise BadRequest(f"A user with id {user['userid']} already exists in colony {user['colonyname']}")
+    tx.run("add_user", **user)
+
+
+def _add_executor(tx: Tx, executor: Row) -> Row:
+    colonyname, name = executor["colonyname"], executor["executorname"]
+    old = tx.one("get_executor", colonyname=colonyname, executorname=name)
+    # Unlike the Go server, the name of an unregistered (removed) executor may be reused.
+    if old and old["state"] != ExecutorState.UNREGISTERED:
+        raise BadRequest(f"Executor with name {name} in Colony {colonyname} already exists")
+    same_id = tx.one("get_executor_by_id", colonyname=colonyname, executorid=executor["executorid"])
+    if same_id and same_id["state"] != ExecutorState.UNREGISTERED and same_id["executorname"] != name:
+        raise BadRequest(
+            f"Executor with id {executor['executorid']} is already registered in Colony {colonyname} "
+            f"as {same_id['executorname']}"
+        )
+    tx.run("add_executor", **executor)
+    return tx.one("get_executor", colonyname=colonyname, executorname=name)  # type: ignore[return-value]
+
+
+def _remove_executor(tx: Tx, colonyname: str, executorname: str, now: int) -> list[Row]:
+    executor = tx.one("get_executor", colonyname=colonyname, executorname=executorname)
+    if not executor or executor["state"] == ExecutorState.UNREGISTERED:
+        raise NotFound(f"Executor with name {executorname} in Colony {colonyname} does not exist")
+    tx.run("remove_executor_functions", colonyname=colonyname, executorname=executorname)
+    tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=ExecutorState.UNREGISTERED)
+    requeued = []
+    for proc in tx.all("get_executor_running", executorid=executor["executorid"], colonyname=colonyname):
+        requeued.append(_requeue(tx, proc, now, retry=0))
+    return requeued
+
+
+def _add_function(tx: Tx, fn: Row) -> Row:
+    if tx.one("get_function_by_name", colonyname=fn["colonyname"], executorname=fn["executorname"],
+              funcname=fn["funcname"]):  # fmt: skip
+        raise BadRequest(f"Function {fn['funcname']} is already registered by executor {fn['executorname']}")
+    tx.run("add_function", **fn)
+    return tx.one("get_function", functionid=fn["functionid"])  # type: ignore[return-value]
+
+
+def _with_attributes(tx: Tx, rows: list[Row]) -> list[Row]:
+    if not rows:
+        return rows
+    by_target: dict[str, list[Row]] = {}
+    for attr in tx.all("get_attributes_in", ids=dumps([r["processid"] for r in rows])):
+        by_target.setdefault(attr["targetid"], []).append(attr)
+    for row in rows:
+        row["_attributes"] = by_target.get(row["processid"], [])
+    return rows
+
+
+def _get_process(tx: Tx, processid: str) -> Row | None:
+    row = tx.one("get_process", processid=processid)
+    if row is not None:
+        row["_attributes"] = tx.all("get_attributes", targetid=processid)
+    return row
+
+
+def _add_process(tx: Tx, process: Row, attributes: list[Row]) -> Row:
+    tx.run("add_process", **process)
+    for attr in attributes:
+        tx.run("add_attribute", **attr)
+    return _get_process(tx, process["processid"])  # type: ignore[return-value]
+
+
+_ORDER = {WAITING: "get_processes_by_priority", RUNNING: "get_processes_by_start"}
+
+
+def _get_processes(
+    tx: Tx, colonyname: str, state: int, count: int, executortype: str, initiator: str, label: str
+) -> list[Row]:
+    # Only one filter applies, in the Go server's precedence: executortype > initiator > label.
+    if executortype:
+        initiator = label = ""
+    elif initiator:
+        label = ""
+    query = _ORDER.get(state, "get_processes_by_end")
+    rows = tx.all(query, colonyname=colonyname, state=state, count=count, executortype=executortype,
+                  initiator=initiator, label=label)  # fmt: skip
+    return _with_attributes(tx, rows)
+
+
+def _set_state(tx: Tx, processid: str, state: int) -> None:
+    tx.run("set_attributes_state", targetid=processid, state=state)
+
+
+def _assign_process(tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int) -> Row | None:
+    tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
+    row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
+                 executorname=executor["name"], locationname=executor.get("locationname") or "",
+                 executorid=executorid, cpu=cpu, mem=mem, now=now)  # fmt: skip
+    if row is None:
+        return None
+    _set_state(tx, row["processid"], RUNNING)
+    if row["processgraphid"]:
+        parents = loads(row["parents"])
+        if parents:
+            outputs = {p["processid"]: loads(p["output"]) for p in tx.all("get_processes_in", ids=dumps(parents))}
+            merged = [v for pid in parents for v in outputs.get(pid, [])]
+            row["input"] = dumps(merged)
+            tx.run("set_process_input", processid=row["processid"], input=row["input"])
+        _update_graph_state(tx, row["processgraphid"], now)
+    row["_attributes"] = tx.all("get_attributes", targetid=row["processid"])
+    return row
+
+
+def _check_assigned(row: Row | None, processid: str, executorid: str) -> Row:
+    if row is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    if not row["isassigned"] or row["assignedexecutorid"] != executorid:
+        raise Forbidden(f"Process {processid} is not assigned to the caller (it may have been requeued)")
+    if row["state"] != RUNNING:
+        raise Forbidden(f"Process {processid} is not running (state {row['state']})")
+    return row
+
+
+def _close_process(
+    tx: Tx, processid: str, executorid: str, executorname: str, success: bool, values: list[Any], now: int
+) -> list[Row]:
+    row = _check_assigned(tx.one("get_process", processid=processid), processid, executorid)
+    if success:
+        output = dumps(values) if values else row["output"]
+        tx.run("close_process", processid=processid, state=SUCCESS, now=now, output=output, errors=row["errors"])
+        _update_function_stats(tx, row, executorname, now)
+    else:
+        tx.run("close_process", processid=processid, state=FAILED, now=now, output=row["output"],
+               errors=dumps([str(e) for e in values]))  # fmt: skip
+    _set_state(tx, processid, SUCCESS if success else FAILED)
+    changed = [tx.one("get_process", processid=processid)]
+    if row["processgraphid"]:
+        changed += _resolve_after_close(tx, row, success, now)
+    return changed  # type: ignore[return-value]
+
+
+def _update_function_stats(tx: Tx, row: Row, executorname: str, now: int) -> None:
+    fn = tx.one("get_function_by_name", colonyname=row["colonyname"], executorname=executorname,
+                funcname=row["funcname"])  # fmt: skip
+    if fn is None:
+        return
+    wait = max(row["starttime"] - row["submissiontime"], 0) / 1e9
+    exe = max(now - row["starttime"], 0) / 1e9
+    n = fn["counter"] + 1
+    first = n == 1
+    tx.run(
+        "update_function_stats",
+        functionid=fn["functionid"],
+        counter=n,
+        minwaittime=wait if first else min(fn["minwaittime"], wait),
+        maxwaittime=wait if first else max(fn["maxwaittime"], wait),
+        minexectime=exe if first else min(fn["minexectime"], exe),
+        maxexectime=exe if first else max(fn["maxexectime"], exe),
+        # A true running mean (the Go server halves old + new, a smoothing that overweights the latest run).
+        avgwaittime=fn["avgwaittime"] + (wait - fn["avgwaittime"]) / n,
+        avgexectime=fn["avgexectime"] + (exe - fn["avgexectime"]) / n,
+    )
+
+
+def _resolve_after_close(tx: Tx, row: Row, success: bool, now: int) -> list[Row]:
+    """Release children whose parents all succeeded, or fail the waiting descendants of a failed node."""
+    changed: list[Row] = []
+    graphid = row["processgraphid"]
+    if success:
+        for childid in loads(row["children"]):
+            child = tx.one("get_process", processid=childid)
+            if child is None or child["state"] != WAITING or not child["waitforparents"]:
+                continue
+            parents = tx.all("get_processes_in", ids=child["parents"])
+            if all(p["state"] == SUCCESS for p in parents) and len(parents) == len(loads(child["parents"])):
+                tx.run("release_parents_wait", processid=childid, now=now)
+                changed.append(tx.one("get_process", processid=childid))  # type: ignore[arg-type]
+    else:
+        # Only waiting descendants fail; nodes that already succeeded keep their state and output (the Go server
+        # marks every process of the graph FAILED).
+        frontier = loads(row["children"])
+        seen: set[str] = set()
+        while frontier:
+            pid = frontier.pop()
+            if pid in seen:
+                continue
+            seen.add(pid)
+            proc = tx.one("get_process", processid=pid)
+            if proc is None:
+                continue
+            frontier.extend(loads(proc["children"]))
+            if proc["state"] == WAITING:
+                errors = [f"Parent process {row['processid']} ({row['nodename']}) failed"]
+                tx.run("close_process", processid=pid, state=FAILED, now=now, output=proc["output"],
+                       errors=dumps(errors))  # fmt: skip
+                _set_state(tx, pid, FAILED)
+                changed.append(tx.one("get_process", processid=pid))  # type: ignore[arg-type]
+    _update_graph_state(tx, graphid, now)
+    return changed
+
+
+def _update_graph_state(tx: Tx, graphid: str, now: int) -> None:
+    graph = tx.one("get_graph", processgraphid=graphid)
+    if graph is None:
+        return
+    counts = {r["state"]: r["n"] for r in tx.all("count_graph_process_states", processgraphid=graphid)}
+    state = dag.graph_state(counts)
+    if state == graph["state"]:
+        return
+    starttime = graph["starttime"] or (now if state != WAITING else 0)
+    endtime = graph["endtime"] or (now if state in (SUCCESS, FAILED, CANCELLED) else 0)
+    tx.run("set_graph_state", processgraphid=graphid, state=state, starttime=starttime, endtime=endtime)
+
+
+def _set_output(tx: Tx, processid: str, executorid: str, out: list[Any]) -> None:
+    _check_assigned(tx.one("get_process", processid=processid), processid, executorid)
+    tx.run("set_process_output", processid=processid, output=dumps(out))
+
+
+def _cancel_process(tx: Tx, processid: str, now: int) -> list[Row]:
+    row = tx.one("get_process", processid=processid)
+    if row is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    if row["processgraphid"]:
+        raise BadRequest("Process belongs to a workflow: cancel the entire workflow instead")
+    if row["state"] not in (WAITING, RUNNING):
+        raise BadRequest(f"Process {processid} cannot be cancelled in state {ProcessState(row['state']).name}")
+    tx.run("close_process", processid=processid, state=CANCELLED, now=now, output=row["output"], errors=row["errors"])
+    _set_state(tx, processid, CANCELLED)
+    return [tx.one("get_process", processid=processid)]  # type: ignore[list-item]
+
+
+def _remove_process(tx: Tx, processid: str) -> None:
+    row = tx.one("get_process", processid=processid)
+    if row is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    if row["processgraphid"]:
+        raise BadRequest("Process belongs to a workflow: remove the entire workflow instead")
+    if row["state"] == RUNNING:
+        raise BadRequest("Not possible to remove a running process")
+    tx.run("remove_process", processid=processid)
+    tx.run("remove_process_attributes", processid=processid)
+
+
+def _remove_all_processes(tx: Tx, colonyname: str, state: int) -> None:
+    tx.run("remove_all_processes", colonyname=colonyname, state=state)
+    tx.run("remove_orphan_attributes", colonyname=colonyname)
+
+
+def _requeue(tx: Tx, row: Row, now: int, retry: int) -> Row:
+    tx.run("requeue_process", processid=row["processid"], now=now, retry=retry)
+    _set_state(tx, row["processid"], WAITING)
+    if row["processgraphid"]:
+        _update_graph_state(tx, row["processgraphid"], now)
+    return tx.one("get_process", processid=row["processid"])  # type: ignore[return-value]
+
+
+def _release_process(tx: Tx, processid: str, now: int) -> list[Row]:
+    row = tx.one("get_process", processid=processid)
+    if row is None or row["state"] != RUNNING:
+        return []
+    return [_requeue(tx, row, now, retry=0)]
+
+
+def _fail(tx: Tx, row: Row, errors: list[str], now: int) -> list[Row]:
+    tx.run("close_process", processid=row["processid"], state=FAILED, now=now, output=row["output"],
+           errors=dumps(errors))  # fmt: skip
+    _set_state(tx, row["processid"], FAILED)
+    changed = [tx.one("get_process", processid=row["processid"])]
+    if row["processgraphid"]:
+        changed += _resolve_after_close(tx, row, False, now)
+    return changed  # type: ignore[return-value]
+
+
+def _expire_processes(tx: Tx, now: int) -> list[Row]:
+    changed: list[Row] = []
+    for row in tx.all("get_expired_running", now=now):
+        if row["maxretries"] > -1 and row["retries"] >= row["maxretries"]:
+            changed += _fail(tx, row, ["Maximum execution time limit exceeded"], now)
+        else:
+            changed.append(_requeue(tx, row, now, retry=1))
+    for row in tx.all("get_expired_waiting", now=now):
+        changed += _fail(tx, row, ["Maximum waiting time limit exceeded"], now)
+    return changed
+
+
+def _add_graph(tx: Tx, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
+    tx.run("add_graph", **graph)
+    for proc in processes:
+        tx.run("add_process", **proc)
+    for attr in attributes:
+        tx.run("add_attribute", **attr)
+    return graph
+
+
+def _get_graph(tx: Tx, processgraphid: str) -> tuple[Row, list[Row]] | None:
+    graph = tx.one("get_graph", processgraphid=processgraphid)
+    if graph is None:
+        return None
+    return graph, tx.all("get_graph_processes", processgraphid=processgraphid)
+
+
+def _get_graphs(tx: Tx, colonyname: str, state: int, count: int) -> list[tuple[Row, list[str]]]:
+    result = []
+    for graph in tx.all("get_graphs", colonyname=colonyname, state=state, count=count):
+        procs = tx.all("get_graph_processes", processgraphid=graph["processgraphid"])
+        result.append((graph, [p["processid"] for p in procs]))
+    return result
+
+
+def _remove_graph(tx: Tx, processgraphid: str) -> None:
+    graph = tx.one("get_graph", processgraphid=processgraphid)
+    if graph is None:
+        raise NotFound(f"Workflow with id {processgraphid} does not exist")
+    if graph["state"] == RUNNING:
+        raise BadRequest("Not possible to remove a running workflow: cancel it first")
+    tx.run("remove_graph_attributes", processgraphid=processgraphid)
+    tx.run("remove_graph_processes", processgraphid=processgraphid)
+    tx.run("remove_graph", processgraphid=processgraphid)
+
+
+def _remove_all_graphs(tx: Tx, colonyname: str, state: int) -> None:
+    # Removes the graphs in that state with their own processes (the Go server removes every workflow process in
+    # that process state, whichever graph it belongs to).
+    for row in tx.all("get_graph_ids", colonyname=colonyname, state=state):
+        _remove_graph(tx, row["processgraphid"])
+
+
+def _cancel_graph(tx: Tx, processgraphid: str, now: int) -> list[Row]:
+    graph = tx.one("get_graph", processgraphid=processgraphid)
+    if graph is None:
+        raise NotFound(f"Workflow with id {processgraphid} does not exist")
+    if graph["state"] in (SUCCESS, FAILED, CANCELLED):
+        raise BadRequest(f"Workflow {processgraphid} has already ended")
+    changed = []
+    for proc in tx.all("get_graph_processes", processgraphid=processgraphid):
+        if proc["state"] in (WAITING, RUNNING):
+            tx.run("close_process", processid=proc["processid"], state=CANCELLED, now=now, output=proc["output"],
+                   errors=proc["errors"])  # fmt: skip
+            _set_state(tx, proc["processid"], CANCELLED)
+            changed.append(tx.one("get_process", processid=proc["processid"]))
+    tx.run("set_graph_state", processgraphid=processgraphid, state=CANCELLED,
+           starttime=graph["starttime"], endtime=now)  # fmt: skip
+    return changed  # type: ignore[return-value]
+
+
+def _add_child(
+    tx: Tx, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row]
+) -> Row:
+    parent = _check_assigned(tx.one("get_process", processid=parentid), parentid, executorid)
+    graphid = parent["processgraphid"]
+    if not graphid:
+        raise BadRequest("Parent process does not belong to a workflow")
+    if process["processgraphid"] and process["processgraphid"] != graphid:
+        raise BadRequest("Parent process does not belong to the given workflow")
+    new_id = process["processid"]
+    process = {**process, "processgraphid": graphid, "parents": dumps([parentid]), "waitforparents": 1}
+    parent_children = loads(parent["children"])
+    if insert:
+        process["children"] = dumps(parent_children)
+        for old_child in parent_children:
+            child = tx.one("get_process", processid=old_child)
+            if child:
+                parents = [new_id if p == parentid else p for p in loads(child["parents"])]
+                tx.run("set_process_links", processid=old_child, parents=dumps(parents),
+                       children=child["children"], waitforparents=child["waitforparents"])  # fmt: skip
+        parent_children = [new_id]
+    else:
+        parent_children = parent_children + [new_id]
+        if childid:
+            child = tx.one("get_process", processid=childid)
+            if child is None or child["processgraphid"] != graphid:
+                raise BadRequest(f"Child process {childid} does not belong to the workflow")
+            process["children"] = dumps([childid])
+            tx.run("set_process_links", processid=childid, parents=dumps(loads(child["parents"]) + [new_id]),
+                   children=child["children"], waitforparents=1)  # fmt: skip
+    tx.run("set_process_links", processid=parentid, parents=parent["parents"], children=dumps(parent_children),
+           waitforparents=parent["waitforparents"])  # fmt: skip
+    return _add_process(tx, process, attributes)
+
+
+def _add_attribute(tx: Tx, attribute: Row, executorid: str) -> Row:
+    proc = _check_assigned(tx.one("get_process", processid=attribute["targetid"]), attribute["targetid"], executorid)
+    attribute = {**attribute, "targetprocessgraphid": proc["processgraphid"], "state": proc["state"]}
+    if tx.one("get_attribute", attributeid=attribute["attributeid"]):
+        raise BadRequest(f"Attribute {attribute['key']} already exists on process {attribute['targetid']}")
+    tx.run("add_attribute", **attribute)
+    return tx.one("get_attribute", attributeid=attribute["attributeid"])  # type: ignore[return-value]
+
+
+def _add_log(tx: Tx, log: Row, executorid: str | None) -> None:
+    if executorid is not None:
+        _check_assigned(tx.one("get_process", processid=log["processid"]), log["processid"], executorid)
+    tx.run("add_log", **log)
+
+
+def _get_logs(
+    tx: Tx, colonyname: str, processid: str, executorname: str, count: int, since: int, latest: bool
+) -> list[Row]:
+    if executorname:
+        if latest:
+            rows = tx.all("get_latest_logs_by_executor", colonyname=colonyname, executorname=executorname, count=count)
+            return rows[::-1]
+        return tx.all("get_logs_by_executor", colonyname=colonyname, executorname=executorname, since=since,
+                      count=count)  # fmt: skip
+    if latest:
+        return tx.all("get_latest_logs_by_process", processid=processid, count=count)[::-1]
+    return tx.all("get_logs_by_process", processid=processid, since=since, count=count)
+
+
+__all__ = ["SQLStore", "UniqueViolation", "AttributeType"]
