@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass, field
 
 #: The documented public development keys (protocol §8.1). Never use them outside a dev server.
@@ -23,9 +22,16 @@ def env_bool(name: str, default: bool = False) -> bool:
     return default if not value else value in ("1", "true", "yes", "on")
 
 
+def default_data_dir() -> str:
+    """``COLONIES_DATA_DIR``, else ``$XDG_DATA_HOME/colonies`` (``~/.local/share/colonies``)."""
+    if os.environ.get("COLONIES_DATA_DIR"):
+        return os.environ["COLONIES_DATA_DIR"]
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local", "share")
+    return os.path.join(base, "colonies")
+
+
 def default_db_url() -> str:
-    data = os.environ.get("COLONIES_DATA_DIR") or os.path.join(tempfile.gettempdir(), "colonies")
-    return "sqlite:///" + os.path.join(data, "colonies.db")
+    return "sqlite:///" + os.path.join(default_data_dir(), "colonies.db")
 
 
 @dataclass
