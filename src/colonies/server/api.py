@@ -81,6 +81,10 @@ class APIEndpoint:
         self.state = state
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["method"] == "OPTIONS":  # CORS preflight: browsers (the dashboard) may call from any origin
+            await send({"type": "http.response.start", "status": 204, "headers": _PREFLIGHT_HEADERS})
+            await send({"type": "http.response.body", "body": b""})
+            return
         if scope["method"] != "POST":
             await self._send(send, 405, envelope.error_reply(405, "Use POST /api"))
             return
@@ -140,10 +144,22 @@ class APIEndpoint:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"access-control-allow-origin", b"*"),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+_PREFLIGHT_HEADERS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-allow-methods", b"POST, GET, OPTIONS"),
+    (b"access-control-allow-headers", b"Origin, Content-Length, Content-Type"),
+    (b"access-control-max-age", b"600"),
+]
 
 
 class _Disconnected(Exception):

@@ -7,6 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -30,7 +31,23 @@ async def health(request: Request) -> Response:
     return Response(status_code=200)
 
 
-def create_app(settings: Settings, store: SQLStore | None = None) -> Starlette:
+class ColoniesApp:
+    """The ASGI entry point: ``POST /api`` goes straight to the RPC endpoint (the hot path skips the framework's
+    middleware stack); everything else (health, WebSocket, lifespan) goes through Starlette."""
+
+    def __init__(self, app: Starlette, api: APIEndpoint, state: ServerState) -> None:
+        self.app = app
+        self.api = api
+        self.state = state
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["path"] == "/api":
+            await self.api(scope, receive, send)
+        else:
+            await self.app(scope, receive, send)
+
+
+def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp:
     state = ServerState(storage=store, events=EventBus(), settings=settings)  # type: ignore[arg-type]
 
     @contextlib.asynccontextmanager
@@ -50,10 +67,11 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> Starlette:
             await asyncio.gather(*loops, return_exceptions=True)
             await storage.close()
 
+    api = APIEndpoint(state)
     routes = [
-        Route("/api", APIEndpoint(state), methods=["POST", "GET"]),
+        Route("/api", api, methods=["POST", "GET", "OPTIONS"]),
         Route("/health", health, methods=["GET"]),
         WebSocketRoute("/pubsub", PubSubEndpoint(state)),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])]
-    return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
+    return ColoniesApp(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), api, state)
