@@ -19,7 +19,7 @@ Row = dict[str, Any]
 class Waiter:
     """An executor blocked in assign; ``event`` is set when a matching process may be available."""
 
-    __slots__ = ("colonyname", "executortype", "executorname", "locationname", "cpu", "mem", "event")
+    __slots__ = ("colonyname", "executortype", "executorname", "locationname", "cpu", "mem", "event", "woken_for")
 
     def __init__(
         self, colonyname: str, executortype: str, executorname: str, locationname: str, cpu: int, mem: int
@@ -31,6 +31,12 @@ class Waiter:
         self.cpu = cpu
         self.mem = mem
         self.event = asyncio.Event()
+        #: Processes this waiter was woken for; handed on if it ends up taking something else.
+        self.woken_for: list[Row] = []
+
+    def take_wakeups(self) -> list[Row]:
+        rows, self.woken_for = self.woken_for, []
+        return rows
 
     def accepts(self, row: Row) -> bool:
         names = row["executornames"]
@@ -89,9 +95,15 @@ class EventBus:
             if waiter.accepts(row) and not waiter.event.is_set():
                 # Round robin: the chosen waiter goes to the back of the line.
                 waiters.append(waiters.pop(i))
+                waiter.woken_for.append(row)
                 waiter.event.set()
                 return
         # Every eligible waiter is already about to re-check the queue; waking more would be a herd.
+
+    def pass_on(self, rows: Iterable[Row]) -> None:
+        """Wake-ups a waiter received but did not use (it took other work): give them to someone else."""
+        for row in rows:
+            self._wake_one(row)
 
     # -- subscriptions -------------------------------------------------------------------------------------------
 

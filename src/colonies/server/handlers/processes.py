@@ -50,8 +50,12 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
     try:
         while True:
             waiter.event.clear()
+            woken_for = waiter.take_wakeups()
             row = await _claim(ctx, executor, cpu, mem)
             if row is not None:
+                events.remove_waiter(waiter)
+                unused = [r for r in woken_for + waiter.take_wakeups() if r["processid"] != row["processid"]]
+                events.pass_on(unused)
                 return process_view(row)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -62,6 +66,7 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
                 pass
     finally:
         events.remove_waiter(waiter)
+        events.pass_on(waiter.take_wakeups())  # e.g. woken just before its caller hung up
     raise NotFound("No process available for assignment")
 
 
