@@ -465,14 +465,13 @@ def test_executor_add_reply_and_pending(colony: Colony) -> None:
     expect_error(
         400, colony.call, "addexecutormsg", _executor_msg(colony, new_identity("worker-1")), colony.owner
     )
-    # A pending executor is no approved member, but it may list executors and users (member(any)).
+    # A pending executor gets nothing until it is approved, not even the executor and user lists.
     expect_error(403, colony.assign, who=ident)
-    names = [e["executorname"] for e in colony.call("getexecutorsmsg", {"colonyname": colony.name}, ident)]
-    assert sorted(names) == sorted([colony.executor.name, "worker-1"])
-    assert [u["name"] for u in colony.call("getusersmsg", {"colonyname": colony.name}, ident)] == [
-        colony.user.name
-    ]
+    expect_error(403, colony.call, "getexecutorsmsg", {"colonyname": colony.name}, ident)
+    expect_error(403, colony.call, "getusersmsg", {"colonyname": colony.name}, ident)
     expect_error(403, colony.call, "getcolonymsg", {"colonyname": colony.name}, ident)
+    names = [e["executorname"] for e in colony.call("getexecutorsmsg", {"colonyname": colony.name}, colony.user)]
+    assert sorted(names) == sorted([colony.executor.name, "worker-1"])
 
 
 def test_executor_approve_reject_get(colony: Colony) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import Field
 
-from .models import Attribute, Colony, Executor, Function, FunctionSpec, User, Wire, WorkflowSpec
+from .models import Int64, Seconds, Attribute, Colony, Executor, Function, FunctionSpec, User, Wire, WorkflowSpec
 
 
 class Msg(Wire):
@@ -104,7 +104,7 @@ class SubmitFuncSpecMsg(Msg):
 
 class AssignProcessMsg(Msg):
     colonyname: str = ""
-    timeout: int = 0
+    timeout: Seconds = 0
     availablecpu: str = ""
     availablemem: str = ""
 
@@ -112,14 +112,14 @@ class AssignProcessMsg(Msg):
 class GetProcessHistMsg(Msg):
     colonyname: str = ""
     executorid: str = ""
-    seconds: int = 0
-    state: int = 0
+    seconds: Seconds = 0
+    state: Int64 = 0
 
 
 class GetProcessesMsg(Msg):
     colonyname: str = ""
-    count: int = 0
-    state: int = 0
+    count: Int64 = 0
+    state: Int64 = 0
     executortype: str = ""
     label: str = ""
     initiator: str = ""
@@ -132,7 +132,7 @@ class ProcessIDMsg(Msg):
 
 class RemoveAllMsg(Msg):
     colonyname: str = ""
-    state: int = 0
+    state: Int64 = 0
 
 
 class CloseSuccessfulMsg(Msg):
@@ -162,8 +162,8 @@ class ProcessGraphIDMsg(Msg):
 
 class GetProcessGraphsMsg(Msg):
     colonyname: str = ""
-    count: int = 0
-    state: int = 0
+    count: Int64 = 0
+    state: Int64 = 0
 
 
 class AddChildMsg(Msg):
@@ -199,16 +199,16 @@ class GetLogsMsg(Msg):
     colonyname: str = ""
     processid: str = ""
     executorname: str = ""
-    count: int = 0
-    since: int = 0
+    count: Int64 = 0
+    since: Int64 = 0
     latest: bool = False
 
 
 class SearchLogsMsg(Msg):
     colonyname: str = ""
     text: str = ""
-    days: int = 0
-    count: int = 0
+    days: Seconds = 0
+    count: Int64 = 0
 
 
 # realtime (WebSocket /pubsub)
@@ -216,12 +216,12 @@ class SubscribeProcessMsg(Msg):
     colonyname: str = ""
     processid: str = ""
     executortype: str = ""
-    state: int = 0
-    timeout: int = 0
+    state: Int64 = 0
+    timeout: Seconds = 0
 
 
 class SubscribeProcessesMsg(Msg):
     colonyname: str = ""
     executortype: str = ""
-    state: int = 0
-    timeout: int = 0
+    state: Int64 = 0
+    timeout: Seconds = 0

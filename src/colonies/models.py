@@ -7,11 +7,17 @@ Parsing follows Go's ``encoding/json`` leniency where clients rely on it (unknow
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .exceptions import BadRequest
+
+
+#: Integers the database and the Go clients can hold.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+#: Durations in seconds; bounded so that deadlines in nanoseconds stay within 64 bits.
+Seconds = Annotated[int, Field(ge=-(2**31), le=2**31)]
 
 
 class Wire(BaseModel):
@@ -30,8 +36,8 @@ class Wire(BaseModel):
 class Gpu(Wire):
     name: str = ""
     mem: str = ""
-    count: int = 0
-    nodecount: int = 0
+    count: Int64 = 0
+    nodecount: Int64 = 0
 
 
 class Conditions(Wire):
@@ -40,14 +46,14 @@ class Conditions(Wire):
     executortype: str = ""
     locationname: str = ""
     dependencies: list[str] = Field(default_factory=list)
-    nodes: int = 0
+    nodes: Int64 = 0
     cpu: str = ""
-    processes: int = 0
-    processespernode: int = 0
+    processes: Int64 = 0
+    processespernode: Int64 = 0
     mem: str = ""
     storage: str = ""
     gpu: Gpu = Field(default_factory=Gpu)
-    walltime: int = 0
+    walltime: Seconds = 0
 
 
 class FunctionSpec(Wire):
@@ -55,10 +61,10 @@ class FunctionSpec(Wire):
     funcname: str = ""
     args: list[Any] = Field(default_factory=list)
     kwargs: dict[str, Any] = Field(default_factory=dict)
-    priority: int = 0
-    maxwaittime: int = 0
-    maxexectime: int = 0
-    maxretries: int = 0
+    priority: Int64 = 0
+    maxwaittime: Seconds = 0
+    maxexectime: Seconds = 0
+    maxretries: Int64 = 0
     conditions: Conditions = Field(default_factory=Conditions)
     label: str = ""
     fs: dict[str, Any] = Field(default_factory=lambda: {"mount": "", "snapshots": None, "dirs": None})
@@ -94,7 +100,7 @@ class Executor(Wire):
     capabilities: dict[str, Any] = Field(default_factory=lambda: {"hardware": [], "software": []})
     allocations: dict[str, Any] = Field(default_factory=lambda: {"projects": {}})
     blueprintid: str = ""
-    blueprintgen: int = 0
+    blueprintgen: Int64 = 0
 
 
 class FunctionArg(Wire):
@@ -118,7 +124,7 @@ class Function(Wire):
 class Attribute(Wire):
     targetid: str = ""
     targetcolonyname: str = ""
-    attributetype: int = 1
+    attributetype: Int64 = 1
     key: str = ""
     value: str = ""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import Forbidden, NotFound
+from ..exceptions import Forbidden
 from ..types import ExecutorState
 from .context import Context
 
@@ -18,24 +18,24 @@ async def require_server_owner(ctx: Context) -> None:
 
 async def require_colony_owner(ctx: Context, colonyname: str) -> Row:
     colony = await ctx.storage.get_colony(colonyname)
-    if colony is None:
-        raise NotFound(f"Colony with name {colonyname} does not exist")
-    if colony["colonyid"] != ctx.caller:
-        raise Forbidden(f"Access denied, not colony owner of colony {colonyname}")
+    # An unknown colony is refused like a foreign one, so that names cannot be probed.
+    if colony is None or colony["colonyid"] != ctx.caller:
+        raise Forbidden(f"Access denied, not the owner of colony {colonyname} (or no such colony)")
     return colony
 
 
-async def require_member(ctx: Context, colonyname: str, approved: bool = True) -> Row:
-    """An executor (approved unless ``approved=False``) or a user of the colony; returns who it is."""
+async def require_member(ctx: Context, colonyname: str) -> Row:
+    """An approved executor or a user of the colony; returns who it is.
+
+    Pending, rejected and removed executors get nothing at all (the Go server lets them list users and executors).
+    """
     member = await ctx.storage.get_member(colonyname, ctx.caller)
-    if member is not None and (not approved or member["state"] == ExecutorState.APPROVED):
+    if member is not None and member["state"] == ExecutorState.APPROVED:
         return member
-    if member is None and await ctx.storage.get_colony(colonyname) is None:
-        raise NotFound(f"Colony with name {colonyname} does not exist")
     if member is not None:
         state = ExecutorState(member["state"]).name.lower()
         raise Forbidden(f"Access denied, executor {member['name']} is {state} in colony {colonyname}")
-    raise Forbidden(f"Access denied, not a member of colony {colonyname}")
+    raise Forbidden(f"Access denied, not a member of colony {colonyname} (or no such colony)")
 
 
 async def require_executor(ctx: Context, colonyname: str) -> Row:

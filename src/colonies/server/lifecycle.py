@@ -19,6 +19,22 @@ def dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def to_json(value: Any, what: str) -> str:
+    """Serialise client data, refusing what cannot be stored faithfully (integers beyond 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError as exc:
+        where = what
+        if isinstance(value, dict):  # name the offending field
+            for key, item in value.items():
+                try:
+                    orjson.dumps(item)
+                except orjson.JSONEncodeError:
+                    where = f"{what} field {key!r}"
+                    break
+        raise BadRequest(f"Invalid {where}: {exc}") from None
+
+
 def attribute_id(targetid: str, key: str, attributetype: int) -> str:
     """Deterministic, as in the Go server: the same key and type on one process collide."""
     return hash_text(targetid + key + str(attributetype))
@@ -114,7 +130,7 @@ def new_process(
         "input": "[]",
         "output": "[]",
         "errors": "[]",
-        "spec": dumps(data),
+        "spec": to_json(data, "function spec"),
     }
     attrs = [
         new_attribute(processid, cond.colonyname, graphid, AttributeType.ENV, key, value, now)

@@ -159,16 +159,17 @@ class SQLStore:
         return await self.driver.write(_assign_process, colonyname, executor, executorid, cpu, mem, now)
 
     async def close_process(
-        self, processid: str, executorid: str, executorname: str, success: bool, values: list[Any], now: int
+        self, processid: str, executorid: str, executorname: str, success: bool, values: str, now: int
     ) -> list[Row]:
-        """Close as SUCCESS (values = out) or FAILED (values = errors); returns every process that changed."""
+        """Close as SUCCESS (values = JSON of out) or FAILED (values = JSON of errors); returns every process
+        that changed."""
         return await self.driver.write(_close_process, processid, executorid, executorname, success, values, now)
 
     async def release_process(self, processid: str, now: int) -> list[Row]:
         """Put a running process back in the queue without counting a retry (its claimant went away)."""
         return await self.driver.write(_release_process, processid, now)
 
-    async def set_output(self, processid: str, executorid: str, out: list[Any]) -> None:
+    async def set_output(self, processid: str, executorid: str, out: str) -> None:
         await self.driver.write(_set_output, processid, executorid, out)
 
     async def cancel_process(self, processid: str, now: int) -> list[Row]:
@@ -331,6 +332,8 @@ def _remove_executor(tx: Tx, colonyname: str, executorname: str, now: int) -> li
 
 
 def _add_function(tx: Tx, fn: Row) -> Row:
+    if tx.one("get_function", functionid=fn["functionid"]):
+        raise BadRequest(f"A function with id {fn['functionid']} already exists")
     if tx.one("get_function_by_name", colonyname=fn["colonyname"], executorname=fn["executorname"],
               funcname=fn["funcname"]):  # fmt: skip
         raise BadRequest(f"Function {fn['funcname']} is already registered by executor {fn['executorname']}")
@@ -415,16 +418,15 @@ def _check_assigned(row: Row | None, processid: str, executorid: str) -> Row:
 
 
 def _close_process(
-    tx: Tx, processid: str, executorid: str, executorname: str, success: bool, values: list[Any], now: int
+    tx: Tx, processid: str, executorid: str, executorname: str, success: bool, values: str, now: int
 ) -> list[Row]:
     row = _check_assigned(tx.one("get_process", processid=processid), processid, executorid)
     if success:
-        output = dumps(values) if values else row["output"]
+        output = values if values != "[]" else row["output"]
         tx.run("close_process", processid=processid, state=SUCCESS, now=now, output=output, errors=row["errors"])
         _update_function_stats(tx, row, executorname, now)
     else:
-        tx.run("close_process", processid=processid, state=FAILED, now=now, output=row["output"],
-               errors=dumps([str(e) for e in values]))  # fmt: skip
+        tx.run("close_process", processid=processid, state=FAILED, now=now, output=row["output"], errors=values)
     _set_state(tx, processid, SUCCESS if success else FAILED)
     changed = [tx.one("get_process", processid=processid)]
     if row["processgraphid"]:
@@ -505,9 +507,9 @@ def _update_graph_state(tx: Tx, graphid: str, now: int) -> None:
     tx.run("set_graph_state", processgraphid=graphid, state=state, starttime=starttime, endtime=endtime)
 
 
-def _set_output(tx: Tx, processid: str, executorid: str, out: list[Any]) -> None:
+def _set_output(tx: Tx, processid: str, executorid: str, out: str) -> None:
     _check_assigned(tx.one("get_process", processid=processid), processid, executorid)
-    tx.run("set_process_output", processid=processid, output=dumps(out))
+    tx.run("set_process_output", processid=processid, output=out)
 
 
 def _cancel_process(tx: Tx, processid: str, now: int) -> list[Row]:

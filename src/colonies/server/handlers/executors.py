@@ -44,8 +44,8 @@ async def add_executor(ctx: Context, msg: m.AddExecutorMsg) -> Any:
 
 
 async def get_executors(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getexecutorsmsg — any member; includes unregistered executors, as the Go server does."""
-    await require_member(ctx, msg.colonyname, approved=False)
+    """getexecutorsmsg — approved member; includes unregistered executors, as the Go server does."""
+    await require_member(ctx, msg.colonyname)
     return [executor_view(e) for e in await ctx.storage.get_executors(msg.colonyname)]
 
 

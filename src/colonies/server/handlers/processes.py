@@ -13,7 +13,7 @@ from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
 from ..events import Waiter
-from ..lifecycle import new_process
+from ..lifecycle import new_process, to_json
 from ..views import process_view
 from .common import check_count, check_state
 
@@ -140,7 +140,7 @@ async def remove_all_processes(ctx: Context, msg: m.RemoveAllMsg) -> Any:
     return {}
 
 
-async def _close(ctx: Context, processid: str, success: bool, values: list[Any]) -> Any:
+async def _close(ctx: Context, processid: str, success: bool, values: str) -> Any:
     row = await _load(ctx, processid)
     member = await require_member(ctx, row["colonyname"])
     changed = await ctx.storage.close_process(processid, ctx.caller, member["name"], success, values, ctx.now())
@@ -150,19 +150,19 @@ async def _close(ctx: Context, processid: str, success: bool, values: list[Any])
 
 async def close_successful(ctx: Context, msg: m.CloseSuccessfulMsg) -> Any:
     """closesuccessfulmsg — the assigned executor, while the process runs."""
-    return await _close(ctx, msg.processid, True, msg.out)
+    return await _close(ctx, msg.processid, True, to_json(msg.out, "out"))
 
 
 async def close_failed(ctx: Context, msg: m.CloseFailedMsg) -> Any:
     """closefailedmsg — the assigned executor, while the process runs."""
-    return await _close(ctx, msg.processid, False, msg.errors)
+    return await _close(ctx, msg.processid, False, to_json([str(e) for e in msg.errors], "errors"))
 
 
 async def set_output(ctx: Context, msg: m.SetOutputMsg) -> Any:
     """setoutputmsg — the assigned executor, while the process runs."""
     row = await _load(ctx, msg.processid)
     await require_member(ctx, row["colonyname"])
-    await ctx.storage.set_output(msg.processid, ctx.caller, msg.out)
+    await ctx.storage.set_output(msg.processid, ctx.caller, to_json(msg.out, "out"))
     return {}
 
 

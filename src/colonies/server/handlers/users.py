@@ -23,14 +23,14 @@ async def add_user(ctx: Context, msg: m.AddUserMsg) -> Any:
 
 
 async def get_users(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getusersmsg — any member."""
-    await require_member(ctx, msg.colonyname, approved=False)
+    """getusersmsg — approved member."""
+    await require_member(ctx, msg.colonyname)
     return [user_view(u) for u in await ctx.storage.get_users(msg.colonyname)]
 
 
 async def get_user(ctx: Context, msg: m.UserNameMsg) -> Any:
-    """getusermsg — any member."""
-    await require_member(ctx, msg.colonyname, approved=False)
+    """getusermsg — approved member."""
+    await require_member(ctx, msg.colonyname)
     user = await ctx.storage.get_user(msg.colonyname, msg.name)
     if user is None:
         raise NotFound(f"User with name {msg.name} does not exist in colony {msg.colonyname}")
@@ -38,8 +38,8 @@ async def get_user(ctx: Context, msg: m.UserNameMsg) -> Any:
 
 
 async def get_user_by_id(ctx: Context, msg: m.GetUserByIDMsg) -> Any:
-    """getuserbyidmsg — any member."""
-    await require_member(ctx, msg.colonyname, approved=False)
+    """getuserbyidmsg — approved member."""
+    await require_member(ctx, msg.colonyname)
     user = await ctx.storage.get_user_by_id(msg.colonyname, msg.userid)
     if user is None:
         raise NotFound(f"User with id {msg.userid} does not exist in colony {msg.colonyname}")

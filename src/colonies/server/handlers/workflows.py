@@ -9,14 +9,13 @@ import orjson
 from ... import dag
 from ... import messages as m
 from ...crypto import random_id
-from ...exceptions import NotFound
+from ...exceptions import BadRequest, NotFound
 from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
 from ..lifecycle import dumps, new_process
 from ..views import graph_view, process_view
 from .common import check_count, check_state
-from ...exceptions import BadRequest
 
 
 async def submit_workflow_spec(ctx: Context, msg: m.SubmitWorkflowSpecMsg) -> Any:
@@ -119,8 +118,8 @@ async def add_child(ctx: Context, msg: m.AddChildMsg) -> Any:
     parent = await ctx.storage.get_process(msg.parentprocessid)
     if parent is None:
         raise NotFound(f"Process with id {msg.parentprocessid} does not exist")
+    member = await require_executor(ctx, parent["colonyname"])
     msg.spec.conditions.colonyname = msg.spec.conditions.colonyname or parent["colonyname"]
-    member = await require_executor(ctx, msg.spec.conditions.colonyname)
     if msg.spec.conditions.colonyname != parent["colonyname"]:
         raise BadRequest("The child must belong to the parent's colony")
     row, attrs = new_process(msg.spec, ctx.caller, member["name"], ctx.now(), msg.processgraphid, True)
