@@ -7,6 +7,7 @@ curve work; nothing here is hand-rolled.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 
@@ -35,7 +36,9 @@ def generate_prvkey() -> str:
     return PrivateKey().secret.hex()
 
 
+@functools.lru_cache(maxsize=256)
 def _private_key(prvkey: str) -> PrivateKey:
+    """Parsed once per key: deriving the public key is most of the cost of signing."""
     try:
         secret = bytes.fromhex(prvkey)
         if len(secret) != 32:

@@ -1,0 +1,929 @@
+"""Throughput and latency benchmark for a Colonies server, driven from separate client processes.
+
+Four metrics, each against its own fresh colony (removed afterwards):
+
+* ``submit``  -- submits/s: ``--clients`` processes submit ``--submits`` processes in total, back to back;
+  wall time from a common start barrier to the last reply.
+* ``drain``   -- assign+close/s: ``--clients`` executor processes drain a pre-submitted queue of ``--drain``
+  processes, each looping ``assignprocessmsg`` (timeout 1) + ``closesuccessfulmsg`` until the queue is empty.
+* ``latency`` -- submit-to-assign p50/p99: one executor waits in a long-poll (timeout 10), one submitter
+  process submits one process at a time; sample = ``t_assigned - t_submit_sent`` (``time.time_ns()`` in both).
+* ``chain``   -- ms per node of a ``--nodes``-node chain workflow (n0 -> n1 -> ...) run by one executor
+  process, from submit until the graph is SUCCESS, divided by the node count; median of ``--chain-repeats``.
+
+Without ``--host`` the benchmark starts its own server (``python -m colonies server start``) on a free port
+with a fresh SQLite database in a temp dir, and stops it at the end. Results are printed for humans and as one
+JSON line per metric (lines starting with ``{``). Usage::
+
+    .venv/bin/python benchmarks/bench.py                   # full run
+    .venv/bin/python benchmarks/bench.py --quick           # smoke run, small counts
+    .venv/bin/python benchmarks/bench.py --only drain --runs 3
+    .venv/bin/python benchmarks/bench.py --host 10.0.0.5 --port 50080 --server-prvkey <hex>
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import queue
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT / "src") not in sys.path:  # run from a checkout without installing; harmless when installed
+    sys.path.insert(0, str(ROOT / "src"))
+
+import httpx
+
+from colonies import crypto, envelope
+from colonies.client import RPCClient
+from colonies.exceptions import ColoniesError
+
+METRICS = ("submit", "drain", "latency", "chain")
+EXECUTOR_TYPE = "bench"
+STOP_FUNC = "bench-stop"  # poison pill: a process with this funcname ends a long-running executor worker
+WORKER_TIMEOUT = (
+    600.0  # upper bound for one metric's workers; a hang fails the run instead of blocking forever
+)
+
+#: figure, unit, comparison and target for each metric (the targets of the Python re-implementation)
+TARGETS: dict[str, tuple[str, str, str, float]] = {
+    "submit": ("submits per second", "submits/s", ">=", 1000.0),
+    "drain": ("assign+close per second", "processes/s", ">=", 500.0),
+    "latency": ("submit-to-assign latency p50", "ms", "<=", 5.0),
+    "chain": ("chain workflow time per node", "ms/node", "<=", 20.0),
+}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Plumbing shared by the parent and the workers
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """What a client process needs: where the server is, which colony, and its own executor key."""
+
+    host: str
+    port: int
+    colonyname: str
+    prvkey: str
+    #: "rpc": colonies RPCClient (httpx); "raw": http.client, to see how much the client itself costs
+    transport: str = "rpc"
+
+
+def func_spec(colonyname: str, funcname: str = "bench") -> dict[str, Any]:
+    return {
+        "funcname": funcname,
+        "maxexectime": -1,
+        "maxretries": -1,
+        "maxwaittime": -1,
+        "conditions": {"colonyname": colonyname, "executortype": EXECUTOR_TYPE},
+    }
+
+
+def chain_spec(colonyname: str, nodes: int) -> dict[str, Any]:
+    specs = []
+    for i in range(nodes):
+        specs.append(
+            {
+                "nodename": f"n{i}",
+                "funcname": "bench-node",
+                "maxexectime": -1,
+                "maxretries": -1,
+                "maxwaittime": -1,
+                "conditions": {
+                    "colonyname": colonyname,
+                    "executortype": EXECUTOR_TYPE,
+                    "dependencies": [f"n{i - 1}"] if i else [],
+                },
+            }
+        )
+    return {"colonyname": colonyname, "functionspecs": specs}
+
+
+class RawClient:
+    """The same signed RPC as ``RPCClient.call`` over one keep-alive ``http.client`` connection.
+
+    About half the client CPU of httpx per call: with ``--transport raw`` a small machine spends less of its CPU
+    on the benchmark's own clients, which shows how much of a figure is client cost.
+    """
+
+    def __init__(self, host: str, port: int, timeout: float = 60) -> None:
+        self.conn = http.client.HTTPConnection(host, port, timeout=timeout)
+
+    def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str, timeout: float | None = None) -> Any:
+        body = envelope.build_request(payloadtype, msg, prvkey)
+        self.conn.request("POST", "/api", body=body, headers={"Content-Type": "application/json"})
+        response = self.conn.getresponse()
+        is_error, payload = envelope.decode_reply(response.read())
+        if is_error:
+            raise ColoniesError(
+                str(payload.get("message", "")), int(payload.get("status") or response.status)
+            )
+        return payload
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def connect(cfg: WorkerConfig) -> RPCClient | RawClient:
+    """One client per process (it keeps its connection); a first call opens the connection."""
+    client = (
+        RawClient(cfg.host, cfg.port) if cfg.transport == "raw" else RPCClient(cfg.host, cfg.port, timeout=60)
+    )
+    client.call("getcolonymsg", {"colonyname": cfg.colonyname}, cfg.prvkey)
+    return client
+
+
+def assign(client: RPCClient | RawClient, cfg: WorkerConfig, timeout: int) -> dict[str, Any] | None:
+    """A process, or None when the long-poll ends with 404 (nothing to assign)."""
+    try:
+        return client.call(
+            "assignprocessmsg",
+            {"colonyname": cfg.colonyname, "timeout": timeout},
+            cfg.prvkey,
+            timeout=timeout + 30,
+        )
+    except ColoniesError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+def close(client: RPCClient | RawClient, cfg: WorkerConfig, processid: str) -> None:
+    client.call("closesuccessfulmsg", {"processid": processid, "out": []}, cfg.prvkey)
+
+
+def run_worker(fn: Callable[..., dict[str, Any]], idx: int, results: Any, barrier: Any, *args: Any) -> None:
+    """Child entry point: run ``fn``, report ("ok", idx, data) or ("error", idx, traceback) on ``results``."""
+    try:
+        results.put(("ok", idx, fn(*args)))
+    except BaseException:  # noqa: BLE001 -- report everything, the parent decides
+        if barrier is not None:
+            barrier.abort()  # release the others instead of letting them wait for us
+        results.put(("error", idx, traceback.format_exc()))
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Workers (run in spawned processes)
+
+
+def submit_worker(cfg: WorkerConfig, count: int, barrier: Any) -> dict[str, Any]:
+    client = connect(cfg)
+    msg = {"spec": func_spec(cfg.colonyname)}
+    barrier.wait(timeout=WORKER_TIMEOUT)
+    cpu0, t0 = time.process_time(), time.time_ns()
+    for _ in range(count):
+        client.call("submitfuncspecmsg", msg, cfg.prvkey)
+    t1 = time.time_ns()
+    client.close()
+    return {"start": t0, "end": t1, "count": count, "cpu": time.process_time() - cpu0}
+
+
+def drain_worker(cfg: WorkerConfig, prefill: int, barrier: Any) -> dict[str, Any]:
+    """Submit this worker's share of the queue, wait for the others, then drain until assign times out."""
+    client = connect(cfg)
+    msg = {"spec": func_spec(cfg.colonyname)}
+    barrier.wait(timeout=WORKER_TIMEOUT)  # all connected
+    for _ in range(prefill):
+        client.call("submitfuncspecmsg", msg, cfg.prvkey)
+    barrier.wait(timeout=WORKER_TIMEOUT)  # the whole queue is in
+    cpu0, t0 = time.process_time(), time.time_ns()
+    t1, done = t0, 0
+    while (process := assign(client, cfg, 1)) is not None:
+        close(client, cfg, process["processid"])
+        t1 = time.time_ns()
+        done += 1
+    cpu = time.process_time() - cpu0
+    client.close()
+    return {"start": t0, "end": t1, "count": done, "cpu": cpu}
+
+
+def long_poll_executor(
+    cfg: WorkerConfig, conn: Any, ready: Any, poll_timeout: int, report_node: str
+) -> dict[str, Any]:
+    """Loop assign/close until the stop process arrives.
+
+    Reports on ``conn``: every assignment as (processid, t_assigned_ns) when ``report_node`` is "", else
+    only the close of the workflow node named ``report_node`` as (processgraphid, t_closed_ns).
+    """
+    client = connect(cfg)
+    ready.set()
+    handled = 0
+    while True:
+        process = assign(client, cfg, poll_timeout)
+        if process is None:
+            continue
+        t_assigned = time.time_ns()
+        spec = process["spec"]
+        close(client, cfg, process["processid"])
+        if spec["funcname"] == STOP_FUNC:
+            break
+        handled += 1
+        if not report_node:
+            conn.send((process["processid"], t_assigned))
+        elif spec.get("nodename") == report_node:
+            conn.send((process["processgraphid"], time.time_ns()))
+    client.close()
+    return {"handled": handled}
+
+
+def latency_submitter(
+    cfg: WorkerConfig, conn: Any, ready: Any, samples: int, warmup: int, settle: float
+) -> dict[str, Any]:
+    client = connect(cfg)
+    if not ready.wait(WORKER_TIMEOUT):
+        raise RuntimeError("the executor never became ready")
+    msg = {"spec": func_spec(cfg.colonyname)}
+    latencies: list[int] = []
+    for i in range(warmup + samples):
+        time.sleep(settle)  # let the executor get back into its long-poll
+        t_sent = time.time_ns()
+        processid = client.call("submitfuncspecmsg", msg, cfg.prvkey)["processid"]
+        if not conn.poll(60):
+            raise RuntimeError(f"process {processid} was not assigned within 60 s")
+        got, t_assigned = conn.recv()
+        if got != processid:
+            raise RuntimeError(f"executor got {got}, expected {processid}")
+        if i >= warmup:
+            latencies.append(t_assigned - t_sent)
+    client.call("submitfuncspecmsg", {"spec": func_spec(cfg.colonyname, STOP_FUNC)}, cfg.prvkey)
+    client.close()
+    return {"latencies_ns": latencies}
+
+
+def chain_submitter(
+    cfg: WorkerConfig, conn: Any, ready: Any, nodes: int, repeats: int, settle: float
+) -> dict[str, Any]:
+    client = connect(cfg)
+    if not ready.wait(WORKER_TIMEOUT):
+        raise RuntimeError("the executor never became ready")
+    spec = chain_spec(cfg.colonyname, nodes)
+    durations: list[int] = []
+    for _ in range(repeats):
+        time.sleep(settle)
+        t_sent = time.time_ns()
+        graphid = client.call("submitworkflowspecmsg", {"spec": spec}, cfg.prvkey)["processgraphid"]
+        if not conn.poll(max(60.0, nodes * 2.0)):
+            raise RuntimeError(f"workflow {graphid} did not finish")
+        got, t_end = conn.recv()
+        if got != graphid:
+            raise RuntimeError(f"executor finished graph {got}, expected {graphid}")
+        # The last close resolves the graph, so it is normally SUCCESS already; poll if it is not (yet).
+        deadline = time.monotonic() + 30
+        while (
+            state := client.call("getprocessgraphmsg", {"processgraphid": graphid}, cfg.prvkey)["state"]
+        ) != 2:
+            if state in (3, 4) or time.monotonic() > deadline:
+                raise RuntimeError(f"workflow {graphid} ended in state {state}, not SUCCESS (2)")
+            time.sleep(0.001)
+            t_end = time.time_ns()
+        durations.append(t_end - t_sent)
+    client.call("submitfuncspecmsg", {"spec": func_spec(cfg.colonyname, STOP_FUNC)}, cfg.prvkey)
+    client.close()
+    return {"durations_ns": durations}
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Parent side: server, colonies, process orchestration
+
+
+@dataclass
+class Target:
+    host: str
+    port: int
+    server_prvkey: str
+    proc: subprocess.Popen[bytes] | None = None  # set when the benchmark started the server itself
+    tmpdir: str | None = None
+    db: str = ""
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(db: str | None) -> Target:
+    tmpdir = tempfile.mkdtemp(prefix="colonies-bench-")
+    prvkey, port = crypto.generate_prvkey(), free_port()
+    db = db or "sqlite:///" + os.path.join(tmpdir, "colonies.db")
+    args = [
+        sys.executable,
+        "-m",
+        "colonies",
+        "server",
+        "start",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db",
+        db,
+        "--server-id",
+        crypto.id_from_prvkey(prvkey),
+    ]
+    log = open(os.path.join(tmpdir, "server.log"), "wb")  # noqa: SIM115 -- lives as long as the server
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
+    target = Target("127.0.0.1", port, prvkey, proc, tmpdir, db)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return target
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    tail = server_log_tail(target)
+    stop_server(target)
+    raise RuntimeError(f"the server did not start; its log ends with:\n{tail}")
+
+
+def server_log_tail(target: Target, lines: int = 30) -> str:
+    if not target.tmpdir:
+        return ""
+    try:
+        text = Path(target.tmpdir, "server.log").read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_server(target: Target, keep: bool = False) -> None:
+    if target.proc and target.proc.poll() is None:
+        target.proc.terminate()
+        try:
+            target.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            target.proc.kill()
+            target.proc.wait(timeout=10)
+    if target.tmpdir and not keep:
+        shutil.rmtree(target.tmpdir, ignore_errors=True)
+
+
+def machine_busy_cores(seconds: float = 0.5) -> float | None:
+    """CPU cores busy machine-wide over a short window (Linux /proc/stat).
+
+    Taken while the benchmark is idle, it shows load from other programs, which makes every figure lower and
+    noisier.
+    """
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        idle = values[3] + (values[4] if len(values) > 4 else 0)
+        return sum(values[:8]), idle
+
+    try:
+        total0, idle0 = sample()
+        time.sleep(seconds)
+        total1, idle1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    if total1 == total0:
+        return 0.0
+    return round((1 - (idle1 - idle0) / (total1 - total0)) * (os.cpu_count() or 1), 2)
+
+
+def server_cpu_seconds(pid: int | None) -> float | None:
+    """user+system CPU of a local process (Linux /proc), to see how busy the server was."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@dataclass
+class BenchColony:
+    name: str
+    owner_prvkey: str
+    executor_prvkeys: list[str] = field(default_factory=list)
+
+
+def create_colony(target: Target, executors: int) -> BenchColony:
+    """A fresh colony with ``executors`` approved executors, each with its own pre-generated key."""
+    owner = crypto.generate_prvkey()
+    colony = BenchColony(f"bench-{os.urandom(5).hex()}", owner)
+    with RPCClient(target.host, target.port, timeout=60) as client:
+        client.call(
+            "addcolonymsg",
+            {"colony": {"colonyid": crypto.id_from_prvkey(owner), "name": colony.name}},
+            target.server_prvkey,
+        )
+        for i in range(executors):
+            key, name = crypto.generate_prvkey(), f"bench-executor-{i}"
+            client.call(
+                "addexecutormsg",
+                {
+                    "executor": {
+                        "executorid": crypto.id_from_prvkey(key),
+                        "executorname": name,
+                        "executortype": EXECUTOR_TYPE,
+                        "colonyname": colony.name,
+                        "locationname": "",
+                    }
+                },
+                owner,
+            )
+            client.call("approveexecutormsg", {"colonyname": colony.name, "executorname": name}, owner)
+            colony.executor_prvkeys.append(key)
+    return colony
+
+
+def remove_colony(target: Target, colony: BenchColony) -> None:
+    try:
+        with RPCClient(target.host, target.port, timeout=120) as client:
+            client.call("removecolonymsg", {"colonyname": colony.name}, target.server_prvkey)
+    except ColoniesError as exc:  # best effort: a leftover colony does not invalidate the figures
+        print(f"  (could not remove colony {colony.name}: {exc})", file=sys.stderr)
+
+
+def configs(target: Target, colony: BenchColony, opts: argparse.Namespace) -> list[WorkerConfig]:
+    return [
+        WorkerConfig(target.host, target.port, colony.name, key, opts.transport)
+        for key in colony.executor_prvkeys
+    ]
+
+
+class Workers:
+    """Spawned client processes reporting on one queue."""
+
+    def __init__(self) -> None:
+        self.ctx = mp.get_context("spawn")
+        self.results = self.ctx.Queue()
+        self.procs: list[Any] = []
+
+    def start(self, fn: Callable[..., dict[str, Any]], barrier: Any, *args: Any) -> None:
+        proc = self.ctx.Process(
+            target=run_worker, args=(fn, len(self.procs), self.results, barrier, *args), daemon=True
+        )
+        proc.start()
+        self.procs.append(proc)
+
+    def collect(self, timeout: float = WORKER_TIMEOUT) -> list[dict[str, Any]]:
+        """Every worker's result, in start order; raises on the first failure."""
+        out: dict[int, dict[str, Any]] = {}
+        errors: list[str] = []
+        deadline = time.monotonic() + timeout
+        while len(out) + len(errors) < len(self.procs):
+            try:
+                status, idx, data = self.results.get(timeout=0.5)
+            except queue.Empty:  # check for workers that died without reporting
+                dead = [p for p in self.procs if p.exitcode not in (None, 0)]
+                if dead and self.results.empty():
+                    time.sleep(0.5)
+                    if self.results.empty():
+                        errors.append(f"worker exited with code {dead[0].exitcode} without reporting")
+                        break
+                if time.monotonic() > deadline:
+                    errors.append(f"workers did not finish within {timeout:.0f} s")
+                    break
+                continue
+            if status == "ok":
+                out[idx] = data
+            else:
+                errors.append(f"worker {idx} failed:\n{data}")
+                break
+        if errors:
+            self.terminate()
+            raise RuntimeError("\n".join(errors))
+        for proc in self.procs:
+            proc.join(timeout=30)
+        return [out[i] for i in range(len(self.procs))]
+
+    def terminate(self) -> None:
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in self.procs:
+            proc.join(timeout=5)
+
+
+def barrier_wait(barrier: Any) -> None:
+    try:
+        barrier.wait(timeout=WORKER_TIMEOUT)
+    except threading.BrokenBarrierError:
+        pass  # a worker failed before the barrier; collect() reports why
+
+
+# ------------------------------------------------------------------------------------------------------------
+# The four metrics: each returns the figure and details for one run
+
+
+def throughput_result(
+    reports: list[dict[str, Any]], cpu_before: float | None, cpu_after: float | None
+) -> dict[str, Any]:
+    count = sum(r["count"] for r in reports)
+    wall = (max(r["end"] for r in reports) - min(r["start"] for r in reports)) / 1e9
+    detail: dict[str, Any] = {
+        "count": count,
+        "wall_s": round(wall, 3),
+        "client_cpu_cores": round(sum(r["cpu"] for r in reports) / wall, 2),
+    }
+    if cpu_before is not None and cpu_after is not None:
+        detail["server_cpu_cores"] = round((cpu_after - cpu_before) / wall, 2)
+    return {"value": count / wall, **detail}
+
+
+def bench_submit(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
+    colony = create_colony(target, opts.clients)
+    try:
+        workers = Workers()
+        barrier = workers.ctx.Barrier(opts.clients + 1)
+        shares = split(opts.submits, opts.clients)
+        for cfg, share in zip(configs(target, colony, opts), shares):
+            workers.start(submit_worker, barrier, cfg, share, barrier)
+        barrier_wait(barrier)
+        cpu0 = server_cpu_seconds(target.pid)
+        reports = workers.collect()
+        result = throughput_result(reports, cpu0, server_cpu_seconds(target.pid))
+        if result["count"] != opts.submits:
+            raise RuntimeError(f"submitted {result['count']} of {opts.submits}")
+        return result
+    finally:
+        remove_colony(target, colony)
+
+
+def bench_drain(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
+    colony = create_colony(target, opts.clients)
+    try:
+        workers = Workers()
+        barrier = workers.ctx.Barrier(opts.clients + 1)
+        shares = split(opts.drain, opts.clients)
+        for cfg, share in zip(configs(target, colony, opts), shares):
+            workers.start(drain_worker, barrier, cfg, share, barrier)
+        barrier_wait(barrier)  # connected
+        barrier_wait(barrier)  # queue filled
+        cpu0 = server_cpu_seconds(target.pid)
+        reports = workers.collect()
+        result = throughput_result(reports, cpu0, server_cpu_seconds(target.pid))
+        result["per_executor"] = [r["count"] for r in reports]
+        if result["count"] != opts.drain:
+            raise RuntimeError(f"assigned and closed {result['count']} of {opts.drain} processes")
+        return result
+    finally:
+        remove_colony(target, colony)
+
+
+def bench_latency(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
+    colony = create_colony(target, 2)
+    try:
+        workers = Workers()
+        executor_cfg, submitter_cfg = configs(target, colony, opts)
+        exec_end, submit_end = workers.ctx.Pipe()
+        ready = workers.ctx.Event()
+        workers.start(long_poll_executor, None, executor_cfg, exec_end, ready, 10, "")
+        workers.start(
+            latency_submitter,
+            None,
+            submitter_cfg,
+            submit_end,
+            ready,
+            opts.samples,
+            opts.warmup,
+            opts.settle_ms / 1000,
+        )
+        reports = workers.collect()
+        samples = sorted(ns / 1e6 for ns in reports[1]["latencies_ns"])
+        return {
+            "value": percentile(samples, 50),
+            "p50_ms": round(percentile(samples, 50), 3),
+            "p99_ms": round(percentile(samples, 99), 3),
+            "mean_ms": round(statistics.fmean(samples), 3),
+            "min_ms": round(samples[0], 3),
+            "max_ms": round(samples[-1], 3),
+            "samples": len(samples),
+        }
+    finally:
+        remove_colony(target, colony)
+
+
+def bench_chain(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
+    colony = create_colony(target, 2)
+    try:
+        workers = Workers()
+        executor_cfg, submitter_cfg = configs(target, colony, opts)
+        exec_end, submit_end = workers.ctx.Pipe()
+        ready = workers.ctx.Event()
+        workers.start(long_poll_executor, None, executor_cfg, exec_end, ready, 1, f"n{opts.nodes - 1}")
+        workers.start(
+            chain_submitter,
+            None,
+            submitter_cfg,
+            submit_end,
+            ready,
+            opts.nodes,
+            opts.chain_repeats,
+            opts.settle_ms / 1000,
+        )
+        reports = workers.collect()
+        per_node = [ns / 1e6 / opts.nodes for ns in reports[1]["durations_ns"]]
+        return {
+            "value": statistics.median(per_node),
+            "workflows_ms_per_node": [round(x, 3) for x in per_node],
+            "nodes": opts.nodes,
+        }
+    finally:
+        remove_colony(target, colony)
+
+
+BENCHES: dict[str, Callable[[Target, argparse.Namespace], dict[str, Any]]] = {
+    "submit": bench_submit,
+    "drain": bench_drain,
+    "latency": bench_latency,
+    "chain": bench_chain,
+}
+
+
+def split(total: int, parts: int) -> list[int]:
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
+
+
+def percentile(sorted_values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, -(-len(sorted_values) * pct // 100))
+    return sorted_values[int(rank) - 1]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def machine_info() -> dict[str, Any]:
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "commit": git_commit(),
+    }
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu_model"] = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return info
+
+
+def git_commit() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short=12", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=ROOT,
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+        return commit + ("-dirty" if dirty else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def meets(metric: str, value: float) -> bool:
+    _, _, op, target = TARGETS[metric]
+    return value >= target if op == ">=" else value <= target
+
+
+def describe_run(metric: str, r: dict[str, Any]) -> str:
+    cpu = ""
+    if "client_cpu_cores" in r:
+        cpu = f"; CPU cores busy: clients {r['client_cpu_cores']}"
+        if "server_cpu_cores" in r:
+            cpu += f", server {r['server_cpu_cores']}"
+    if metric == "submit":
+        return f"{r['value']:8.1f} submits/s  ({r['count']} in {r['wall_s']} s{cpu})"
+    if metric == "drain":
+        spread = f"per executor {r['per_executor']}"
+        return f"{r['value']:8.1f} assign+close/s  ({r['count']} in {r['wall_s']} s, {spread}{cpu})"
+    if metric == "latency":
+        return (
+            f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (mean {r['mean_ms']:.2f}, "
+            f"min {r['min_ms']:.2f}, max {r['max_ms']:.2f}, {r['samples']} samples)"
+        )
+    return f"{r['value']:8.2f} ms/node  ({r['nodes']} nodes; per workflow {r['workflows_ms_per_node']})"
+
+
+def summarize(
+    metric: str, runs: list[dict[str, Any]], opts: argparse.Namespace, machine: dict[str, Any]
+) -> dict[str, Any]:
+    label, unit, op, target = TARGETS[metric]
+    value = statistics.median(r["value"] for r in runs)
+    line: dict[str, Any] = {
+        "metric": metric,
+        "description": label,
+        "value": round(value, 3),
+        "unit": unit,
+        "target": f"{op} {target:g}",
+        "meets_target": meets(metric, value),
+        "runs": len(runs),
+        "run_values": [round(r["value"], 3) for r in runs],
+    }
+    if metric == "latency":
+        line["p50_ms"] = round(value, 3)
+        line["p99_ms"] = round(statistics.median(r["p99_ms"] for r in runs), 3)
+        line["params"] = {"samples": opts.samples, "executor_timeout_s": 10}
+    elif metric == "chain":
+        line["params"] = {"nodes": opts.nodes, "workflows_per_run": opts.chain_repeats}
+    else:
+        line["params"] = {
+            "clients": opts.clients,
+            "processes": opts.submits if metric == "submit" else opts.drain,
+        }
+        for key in ("client_cpu_cores", "server_cpu_cores"):
+            if all(key in r for r in runs):
+                line[key] = statistics.median(r[key] for r in runs)
+    background = [r["background_busy_cores"] for r in runs if r.get("background_busy_cores") is not None]
+    if background:
+        line["background_busy_cores_max"] = max(background)
+    line["params"]["transport"] = opts.transport
+    line["machine"] = machine
+    return line
+
+
+def human_summary(line: dict[str, Any]) -> str:
+    metric = line["metric"]
+    if metric == "latency":
+        figure = f"p50 {line['p50_ms']:.2f} ms / p99 {line['p99_ms']:.2f} ms"
+        title = "submit->assign latency (1 waiting executor)"
+    elif metric == "chain":
+        figure = f"{line['value']:.2f} ms/node"
+        title = f"{line['params']['nodes']}-node chain workflow, 1 executor"
+    elif metric == "submit":
+        figure = f"{line['value']:.0f} submits/s"
+        title = f"submit throughput, {line['params']['clients']} clients"
+    else:
+        figure = f"{line['value']:.0f} assign+close/s"
+        title = f"assign+close throughput, {line['params']['clients']} executors"
+    verdict = "OK" if line["meets_target"] else "BELOW TARGET"
+    target = (
+        f"target {line['target']} {line['unit']}"
+        if metric != "latency"
+        else f"target p50 {line['target']} ms"
+    )
+    return f"  {title:<44} {figure:<32} {target:<26} {verdict}"
+
+
+# ------------------------------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--host", help="benchmark this running server instead of starting one")
+    p.add_argument("--port", type=int, default=50080, help="port of the running server (with --host)")
+    p.add_argument(
+        "--server-prvkey",
+        default=os.environ.get("COLONIES_SERVER_PRVKEY"),
+        help="server owner private key (with --host; env COLONIES_SERVER_PRVKEY)",
+    )
+    p.add_argument(
+        "--db", help="database URL for the self-started server (default: fresh SQLite in a temp dir)"
+    )
+    p.add_argument("--quick", action="store_true", help="small counts for a smoke run")
+    p.add_argument("--runs", type=int, default=1, help="repeat each metric N times and report the median")
+    p.add_argument("--only", help=f"comma-separated subset of: {', '.join(METRICS)}")
+    p.add_argument("--clients", type=int, default=8, help="client/executor processes for submit and drain")
+    p.add_argument("--submits", type=int, help="processes submitted in total (default 4000, quick 400)")
+    p.add_argument("--drain", type=int, help="queue size to drain (default 4000, quick 400)")
+    p.add_argument("--samples", type=int, help="latency samples (default 300, quick 30)")
+    p.add_argument("--warmup", type=int, default=5, help="latency samples discarded first")
+    p.add_argument("--nodes", type=int, default=50, help="nodes in the chain workflow")
+    p.add_argument(
+        "--chain-repeats", type=int, help="chain workflows per run, median reported (default 3, quick 1)"
+    )
+    p.add_argument(
+        "--settle-ms",
+        type=float,
+        default=10.0,
+        help="pause before each latency/chain submit so the executor is back in its long-poll",
+    )
+    p.add_argument(
+        "--transport",
+        choices=("rpc", "raw"),
+        default="rpc",
+        help="client transport: colonies RPCClient/httpx (default) or plain http.client (less client CPU)",
+    )
+    p.add_argument(
+        "--keep-server-dir", action="store_true", help="keep the self-started server's temp dir (log, db)"
+    )
+    opts = p.parse_args(argv)
+    quick = opts.quick
+    opts.submits = opts.submits or (400 if quick else 4000)
+    opts.drain = opts.drain or (400 if quick else 4000)
+    opts.samples = opts.samples or (30 if quick else 300)
+    opts.chain_repeats = opts.chain_repeats or (1 if quick else 3)
+    opts.metrics = [m.strip() for m in opts.only.split(",")] if opts.only else list(METRICS)
+    unknown = [m for m in opts.metrics if m not in METRICS]
+    if unknown:
+        p.error(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    if opts.host and not opts.server_prvkey:
+        p.error("--host needs the server owner key (--server-prvkey or COLONIES_SERVER_PRVKEY)")
+    if opts.runs < 1 or opts.clients < 1 or opts.nodes < 1:
+        p.error("--runs, --clients and --nodes must be at least 1")
+    return opts
+
+
+def main(argv: list[str] | None = None) -> int:
+    opts = parse_args(argv)
+    machine = machine_info()
+    print(
+        f"Colonies for Python benchmark -- commit {machine['commit']}, Python {machine['python']}, "
+        f"{machine['cpus']} CPUs ({machine.get('cpu_model', '?')}), {machine['platform']}",
+        flush=True,
+    )
+    busy = machine_busy_cores(1.0)
+    if busy is not None and busy > 0.25:
+        print(
+            f"warning: {busy} CPU cores are busy with other programs; figures will be lower and noisier",
+            flush=True,
+        )
+    if opts.host:
+        target = Target(opts.host, opts.port, opts.server_prvkey)
+        print(f"server: {opts.host}:{opts.port} (already running)", flush=True)
+    else:
+        target = start_server(opts.db)
+        print(
+            f"server: started pid {target.pid} on 127.0.0.1:{target.port}, database {target.db}", flush=True
+        )
+    print(
+        f"clients: {'colonies RPCClient (httpx)' if opts.transport == 'rpc' else 'plain http.client'}",
+        flush=True,
+    )
+    lines: list[dict[str, Any]] = []
+    failed = False
+    try:
+        for metric in opts.metrics:
+            runs = []
+            for i in range(opts.runs):
+                background = machine_busy_cores()
+                try:
+                    result = BENCHES[metric](target, opts)
+                except Exception as exc:  # noqa: BLE001 -- report, keep going with the other metrics
+                    print(f"[{metric}] run {i + 1}/{opts.runs} FAILED: {exc}", file=sys.stderr, flush=True)
+                    if target.proc and target.proc.poll() is not None:
+                        print(
+                            f"server exited with {target.proc.returncode}:\n{server_log_tail(target)}",
+                            file=sys.stderr,
+                        )
+                        raise SystemExit(1) from None
+                    failed = True
+                    break
+                result["background_busy_cores"] = background
+                runs.append(result)
+                note = f"  [machine busy beforehand: {background} cores]" if background is not None else ""
+                print(f"[{metric}] run {i + 1}/{opts.runs}: {describe_run(metric, result)}{note}", flush=True)
+            if len(runs) == opts.runs:
+                lines.append(summarize(metric, runs, opts, machine))
+    finally:
+        if target.proc:
+            stop_server(target, keep=opts.keep_server_dir)
+            if opts.keep_server_dir:
+                print(f"server dir kept: {target.tmpdir}")
+    print(
+        f"\nSummary (median of {opts.runs} run{'s' if opts.runs > 1 else ''}; "
+        f"machine: {machine['cpus']} CPUs, Python {machine['python']}, commit {machine['commit']}):"
+    )
+    for line in lines:
+        print(human_summary(line))
+    print()
+    for line in lines:
+        print(json.dumps(line, separators=(",", ":")), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
