@@ -1,5 +1,5 @@
 """Client side: signed RPC transport (the full SDK builds on it)."""
 
-from .transport import RPCClient
+from .transport import AsyncRPCClient, RPCClient
 
-__all__ = ["RPCClient"]
+__all__ = ["AsyncRPCClient", "RPCClient"]

@@ -11,6 +11,20 @@ from .. import envelope
 from ..exceptions import ColoniesConnectionError, ColoniesError
 
 
+def _decode(response: httpx.Response, host: str, port: int) -> Any:
+    try:
+        is_error, payload = envelope.decode_reply(response.content)
+    except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError):
+        raise ColoniesConnectionError(f"Unexpected reply from {host}:{port} (HTTP {response.status_code})") from None
+    if is_error:
+        raise ColoniesError(str(payload.get("message", "")), int(payload.get("status") or response.status_code))
+    return payload
+
+
+def _unreachable(host: str, port: int, exc: Exception) -> ColoniesConnectionError:
+    return ColoniesConnectionError(f"Cannot reach the Colonies server at {host}:{port}: {exc or type(exc).__name__}")
+
+
 class RPCClient:
     """One connection pool to one server; ``call`` sends a message signed with the given key."""
 
@@ -38,19 +52,43 @@ class RPCClient:
         try:
             return self._http.post(self.url, content=body, timeout=timeout or self.timeout)
         except httpx.HTTPError as exc:
-            raise ColoniesConnectionError(
-                f"Cannot reach the Colonies server at {self.host}:{self.port}: {exc}"
-            ) from None
+            raise _unreachable(self.host, self.port, exc) from None
 
     def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None) -> Any:
         """Send one RPC and return the decoded reply payload; raises ColoniesError(status, message)."""
         response = self.send_raw(envelope.build_request(payloadtype, msg, prvkey), timeout)
+        return _decode(response, self.host, self.port)
+
+
+class AsyncRPCClient:
+    """The asyncio twin of RPCClient (used by the executor framework and AsyncColonies)."""
+
+    def __init__(
+        self, host: str = "localhost", port: int = 50080, tls: bool = False, timeout: float = 60.0,
+        verify: bool | str = True,
+    ) -> None:  # fmt: skip
+        scheme = "https" if tls else "http"
+        self.host, self.port, self.tls = host, port, tls
+        self.url = f"{scheme}://{host}:{port}/api"
+        self.ws_url = f"{'wss' if tls else 'ws'}://{host}:{port}/pubsub"
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(timeout=timeout, verify=verify)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncRPCClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def call(
+        self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None
+    ) -> Any:
+        body = envelope.build_request(payloadtype, msg, prvkey)
         try:
-            is_error, payload = envelope.decode_reply(response.content)
-        except (orjson.JSONDecodeError, ValueError, TypeError, AttributeError):
-            raise ColoniesConnectionError(
-                f"Unexpected reply from {self.host}:{self.port} (HTTP {response.status_code})"
-            ) from None
-        if is_error:
-            raise ColoniesError(str(payload.get("message", "")), int(payload.get("status") or response.status_code))
-        return payload
+            response = await self._http.post(self.url, content=body, timeout=timeout or self.timeout)
+        except httpx.HTTPError as exc:
+            raise _unreachable(self.host, self.port, exc) from None
+        return _decode(response, self.host, self.port)
