@@ -595,3 +595,20 @@ def test_addchild_refuses_other_graph_id(colony: Colony) -> None:
     expect_error(400, add_child, colony, other["processgraphid"], a["processid"], "x", False)
     assert len(get_graph(colony, graph["processgraphid"])["processids"]) == 1
     assert len(get_graph(colony, other["processgraphid"])["processids"]) == 1
+
+
+def test_get_processes_by_workflow_id_as_pycolonies_sends_it(colony: Colony) -> None:
+    """pycolonies' get_processes_for_workflow sends processgraphid with state -1; we answer the graph's processes."""
+    specs = [
+        colony.spec(nodename="first", conditions={"dependencies": []}),
+        colony.spec(nodename="second", conditions={"dependencies": ["first"]}),
+    ]
+    graph = colony.call("submitworkflowspecmsg", {"spec": {"colonyname": colony.name, "functionspecs": specs}},
+                        colony.executor)  # fmt: skip
+    colony.submit()  # a process outside the workflow must not be listed
+    msg = {"colonyname": colony.name, "processgraphid": graph["processgraphid"], "count": 100, "state": -1}
+    procs = colony.call("getprocessesmsg", msg, colony.user)
+    assert sorted(p["processid"] for p in procs) == sorted(graph["processids"])
+    waiting = colony.call("getprocessesmsg", {**msg, "state": 0}, colony.user)
+    assert len(waiting) == 2
+    assert colony.call("getprocessesmsg", {**msg, "state": 2}, colony.user) == []

@@ -123,6 +123,8 @@ class GetProcessesMsg(Msg):
     executortype: str = ""
     label: str = ""
     initiator: str = ""
+    #: Sent by pycolonies' get_processes_for_workflow (with state -1); the Go server ignores it, we honour it.
+    processgraphid: str = ""
 
 
 class ProcessIDMsg(Msg):

@@ -105,12 +105,25 @@ async def get_processes(ctx: Context, msg: m.GetProcessesMsg) -> Any:
     """getprocessesmsg — approved member; one filter applies (executortype > initiator > label)."""
     await require_member(ctx, msg.colonyname)
     count = check_count(msg.count)
+    if msg.processgraphid:
+        return await _get_workflow_processes(ctx, msg, count)
     state = check_state(msg.state)
     if msg.initiator and not msg.executortype and await ctx.storage.get_user(msg.colonyname, msg.initiator) is None:
         if await ctx.storage.get_executor(msg.colonyname, msg.initiator) is None:
             raise BadRequest(f"User {msg.initiator} does not exist")
     rows = await ctx.storage.get_processes(msg.colonyname, state, count, msg.executortype, msg.initiator, msg.label)
     return [process_view(r) for r in rows]
+
+
+async def _get_workflow_processes(ctx: Context, msg: m.GetProcessesMsg, count: int) -> Any:
+    found = await ctx.storage.get_graph(msg.processgraphid)
+    if found is None or found[0]["colonyname"] != msg.colonyname:
+        raise NotFound(f"Workflow with id {msg.processgraphid} does not exist in colony {msg.colonyname}")
+    if msg.state != NOTSET:
+        check_state(msg.state)
+    ids = [p["processid"] for p in found[1] if msg.state == NOTSET or p["state"] == msg.state][:count]
+    rows = [await ctx.storage.get_process(pid) for pid in ids]
+    return [process_view(r) for r in rows if r is not None]
 
 
 async def get_process_hist(ctx: Context, msg: m.GetProcessHistMsg) -> Any:
