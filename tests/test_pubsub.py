@@ -317,3 +317,23 @@ def test_subscribe_processes_each_event_reaches_one_subscriber(colony: Colony) -
             got += mine
     assert sorted(got) == sorted(submitted), per_socket  # every event once, none twice
     assert all(per_socket), per_socket  # round robin: both subscribers were used
+
+
+def test_waiting_for_success_ends_when_the_process_fails(colony: Colony) -> None:
+    """A process that failed will never succeed: the subscriber gets the frame (state 3) at once, not a timeout."""
+    from websockets.sync.client import connect
+
+    from colonies import envelope
+
+    process = colony.submit()
+    assigned = colony.assign(timeout=1)
+    msg = {"colonyname": colony.name, "processid": process["processid"], "executortype": colony.executortype,
+           "state": 2, "timeout": 20}  # fmt: skip
+    with connect(colony.server.url.replace("http", "ws") + "/pubsub") as ws:
+        ws.send(envelope.build_request("subscribeprocessmsg", msg, colony.executor.prvkey).decode())
+        colony.fail(assigned["processid"], ["boom"])
+        is_error, payload = envelope.decode_reply(ws.recv(timeout=5).encode())
+    assert not is_error
+    assert payload["processid"] == process["processid"]
+    assert payload["state"] == 3
+    assert payload["errors"] == ["boom"]

@@ -16,6 +16,15 @@ import orjson
 Row = dict[str, Any]
 
 
+FINAL_STATES = frozenset({2, 3, 4})
+
+
+def reached(wanted: int, state: int) -> bool:
+    """A subscription to a final state also ends when the process ends in another final state: a process that
+    failed will never succeed, so its waiter should not sit out its whole timeout (the Go server lets it)."""
+    return state == wanted or (state in FINAL_STATES and wanted in FINAL_STATES)
+
+
 class Waiter:
     """An executor blocked in assign; ``event`` is set when a matching process may be available."""
 
@@ -136,7 +145,7 @@ class EventBus:
                 continue
             state = row["state"]
             for sub in self._by_process.get(row["processid"], ()):
-                if sub.state == state:
+                if reached(sub.state, state):
                     sub.deliver(row)
             subs = self._by_type.get((row["colonyname"], row["executortype"], state))
             if subs:

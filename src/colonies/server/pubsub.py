@@ -21,7 +21,7 @@ from ..exceptions import BadRequest, ColoniesError, Forbidden, NotFound
 from .api import validation_message
 from .auth import require_member
 from .context import Context, ServerState
-from .events import Subscription
+from .events import Subscription, reached
 from .views import process_view
 
 log = logging.getLogger(__name__)
@@ -92,7 +92,7 @@ class PubSubEndpoint:
             deadline = loop.time() + timeout
             if isinstance(msg, m.SubscribeProcessMsg):
                 row = await ctx.storage.get_process(msg.processid)
-                if row is not None and row["state"] == msg.state:
+                if row is not None and reached(msg.state, row["state"]):
                     await self._send(ws, lock, envelope.reply("subscribeprocessmsg", process_view(row)))
                     return
             while True:

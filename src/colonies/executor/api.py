@@ -1,0 +1,77 @@
+"""The messages an executor sends, one method each, over the signed async transport.
+
+Kept apart from the executor loop so the loop reads as policy (retry, concurrency, shutdown) and this file as
+protocol (payload types and fields, protocol §3.4-3.9).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..client.transport import AsyncRPCClient
+
+
+class ExecutorAPI:
+    """Raw RPCs signed with the executor key (``prvkey``) or, for self-registration, the colony key."""
+
+    def __init__(
+        self, rpc: AsyncRPCClient, colonyname: str, prvkey: str, colony_prvkey: str | None = None
+    ) -> None:
+        self.rpc = rpc
+        self.colonyname = colonyname
+        self.prvkey = prvkey
+        self.colony_prvkey = colony_prvkey
+
+    async def aclose(self) -> None:
+        await self.rpc.aclose()
+
+    # -- registration (colony owner) -----------------------------------------------------------------------------
+
+    def _owner_key(self) -> str:
+        if not self.colony_prvkey:
+            raise ValueError("self-registration needs the colony private key")
+        return self.colony_prvkey
+
+    async def add_executor(self, executor: dict[str, Any]) -> dict[str, Any]:
+        return await self.rpc.call("addexecutormsg", {"executor": executor}, self._owner_key())  # type: ignore[no-any-return]
+
+    async def approve_executor(self, executorname: str) -> None:
+        msg = {"colonyname": self.colonyname, "executorname": executorname}
+        await self.rpc.call("approveexecutormsg", msg, self._owner_key())
+
+    async def remove_executor(self, executorname: str) -> None:
+        msg = {"colonyname": self.colonyname, "executorname": executorname}
+        await self.rpc.call("removeexecutormsg", msg, self._owner_key())
+
+    # -- the executor itself ----------------------------------------------------------------------------------------
+
+    async def get_executor_by_id(self, executorid: str) -> dict[str, Any]:
+        msg = {"colonyname": self.colonyname, "executorid": executorid}
+        return await self.rpc.call("getexecutorbyidmsg", msg, self.prvkey)  # type: ignore[no-any-return]
+
+    async def get_functions(self, executorname: str) -> list[dict[str, Any]]:
+        msg = {"colonyname": self.colonyname, "executorname": executorname}
+        return list(await self.rpc.call("getfunctionsmsg", msg, self.prvkey) or [])
+
+    async def add_function(self, executorname: str, funcname: str, description: str = "") -> dict[str, Any]:
+        fun = {"executorname": executorname, "colonyname": self.colonyname, "funcname": funcname,
+               "description": description}  # fmt: skip
+        return await self.rpc.call("addfunctionmsg", {"fun": fun}, self.prvkey)  # type: ignore[no-any-return]
+
+    async def assign(self, timeout: int, http_timeout: float) -> dict[str, Any]:
+        """Long-poll for work; raises ColoniesError 404 when nothing came within ``timeout`` s."""
+        msg = {"colonyname": self.colonyname, "timeout": timeout}
+        return await self.rpc.call("assignprocessmsg", msg, self.prvkey, timeout=http_timeout)  # type: ignore[no-any-return]
+
+    async def close(self, processid: str, out: list[Any]) -> None:
+        await self.rpc.call("closesuccessfulmsg", {"processid": processid, "out": out}, self.prvkey)
+
+    async def fail(self, processid: str, errors: list[str]) -> None:
+        await self.rpc.call("closefailedmsg", {"processid": processid, "errors": errors}, self.prvkey)
+
+    async def add_log(self, processid: str, message: str) -> None:
+        await self.rpc.call("addlogmsg", {"processid": processid, "message": message}, self.prvkey)
+
+    async def add_executor_log(self, executorname: str, message: str) -> None:
+        msg = {"colonyname": self.colonyname, "executorname": executorname, "message": message}
+        await self.rpc.call("addexecutorlogmsg", msg, self.prvkey)

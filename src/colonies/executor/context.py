@@ -1,0 +1,186 @@
+"""What a running function can reach besides its arguments: the process, a log that streams to the server, and a
+cancellation flag.
+
+Log lines go through one queue per process and one sender task, so they reach the server in order and the process
+is closed only after its last line was stored (``addlogmsg`` is refused once the process is closed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import io
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from typing import Any, TextIO
+
+from ..client.models import AttrDict, Process
+from ..exceptions import ColoniesError
+from .retry import Backoff, is_transient
+
+log = logging.getLogger(__name__)
+
+#: The log sink of the process whose function runs in this context (threads get a copy of the context).
+current_sink: contextvars.ContextVar[LogSink | None] = contextvars.ContextVar(
+    "colonies_log_sink", default=None
+)
+
+
+class LogSink:
+    """Ordered, non-blocking forwarding of log messages to ``addlogmsg`` for one process.
+
+    ``write`` may be called from any thread; messages are sent by one task on the executor's event loop.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, send: Callable[[str], Awaitable[Any]], processid: str,
+                 max_attempts: int = 5) -> None:  # fmt: skip
+        self._loop = loop
+        self._send = send
+        self._processid = processid
+        self._max_attempts = max_attempts
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self._partial = ""
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        self._task = self._loop.create_task(self._run(), name=f"logs-{self._processid[:12]}")
+
+    def write(self, message: str) -> None:
+        """Queue one log message (thread-safe; dropped once the process is no longer ours)."""
+        if self._closed or not message:
+            return
+        self._loop.call_soon_threadsafe(self._put, message)
+
+    def write_text(self, text: str) -> None:
+        """Queue captured output, one message per complete line; the rest waits for its newline or the flush."""
+        with self._lock:
+            buffered = self._partial + text
+            lines = buffered.splitlines(keepends=True)
+            self._partial = lines.pop() if lines and not lines[-1].endswith("\n") else ""
+        for line in lines:
+            self.write(line)
+
+    def _put(self, message: str | None) -> None:
+        self._queue.put_nowait(message)
+
+    async def _run(self) -> None:
+        while (message := await self._queue.get()) is not None:
+            backoff = Backoff(0.1, 1.0)
+            for attempt in range(self._max_attempts):
+                try:
+                    await self._send(message)
+                    break
+                except ColoniesError as exc:
+                    if not is_transient(exc) or attempt == self._max_attempts - 1:
+                        log.warning("dropped a log line of process %s: %s", self._processid, exc,
+                                    extra={"action": "add_log", "processid": self._processid})  # fmt: skip
+                        break
+                    await asyncio.sleep(backoff.next())
+
+    async def flush(self, timeout: float = 10.0) -> None:
+        """Send what is queued (including a trailing partial line), then stop accepting messages."""
+        with self._lock:
+            rest, self._partial = self._partial, ""
+        if rest:
+            self.write(rest)
+        self._loop.call_soon_threadsafe(self._put, None)
+        self._closed = True
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), timeout)
+            except TimeoutError:
+                self.discard()
+
+    def discard(self) -> None:
+        """Drop whatever is queued: the process is no longer assigned to us, so the server would refuse it."""
+        self._closed = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+
+
+class _SinkHandler(logging.Handler):
+    def __init__(self, sink: LogSink) -> None:
+        super().__init__(logging.DEBUG)
+        self.sink = sink
+        self.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.sink.write(self.format(record) + "\n")
+        except Exception:  # noqa: BLE001  # pragma: no cover - logging must never break the function
+            self.handleError(record)
+
+
+class ProcessContext:
+    """Handed to a function that declares a ``ctx`` parameter.
+
+    Attributes
+    ----------
+    process:
+        The assigned process (attribute and dict access; ``process["in"]`` holds the parents' outputs).
+    processid, executorname, colonyname:
+        Shortcuts.
+    logger:
+        A ``logging.Logger`` (level INFO) whose records become process log lines (``"INFO text"``).
+    """
+
+    def __init__(self, process: Process | AttrDict, processid: str, sink: LogSink, executorname: str,
+                 colonyname: str) -> None:  # fmt: skip
+        self.process = process
+        self.processid = processid
+        self.executorname = executorname
+        self.colonyname = colonyname
+        self._sink = sink
+        self._cancelled = threading.Event()
+        # A logger outside the logging tree: per-process loggers must not pile up in logging's registry.
+        self.logger = logging.Logger(f"colonies.process.{self.processid[:12]}", logging.INFO)  # noqa: LOG001
+        self.logger.propagate = False
+        self.logger.addHandler(_SinkHandler(sink))
+
+    def log(self, message: str) -> None:
+        """Add one line to the process log (thread-safe, non-blocking; sent in order before the process closes)."""
+        self._sink.write(str(message))
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the executor gave up on this run (``maxexectime`` passed, or shutdown): a sync function
+        that loops should check it and return, since its result will no longer be used."""
+        return self._cancelled.is_set()
+
+    def wait_cancelled(self, timeout: float | None = None) -> bool:
+        """Sleep up to ``timeout`` s, waking early if the run is given up; returns ``cancelled``."""
+        return self._cancelled.wait(timeout)
+
+    def _cancel(self) -> None:
+        self._cancelled.set()
+
+
+class StdoutRouter(io.TextIOBase):
+    """Stands in for ``sys.stdout`` while ``capture_stdout`` is on: output written while a function runs goes to
+    that process's log, anything else to the original stream."""
+
+    def __init__(self, original: TextIO) -> None:
+        self.original = original
+
+    def write(self, text: str) -> int:
+        sink = current_sink.get()
+        if sink is None:
+            return self.original.write(text)
+        sink.write_text(text)
+        return len(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.original, "encoding", "utf-8")
+
+    def isatty(self) -> bool:
+        return False

@@ -1,0 +1,790 @@
+"""The executor framework: register Python functions, then take processes from a Colonies server and run them.
+
+    executor = Executor.from_env(executortype="hello-executor")
+
+    @executor.function("hello")
+    def hello(name, *, process=None, ctx=None):
+        ctx.log(f"greeting {name}")
+        return f"hello {name}"
+
+    executor.run()
+
+How a function is called
+------------------------
+``fn(*spec.args, **spec.kwargs)``, plus two keyword arguments **if the function declares a parameter with that
+name** (they are never pushed into a ``**kwargs`` catch-all, so user kwargs stay clean):
+
+* ``process`` – the assigned process (:class:`colonies.executor.process.Process`: attribute and dict access;
+  ``process["in"]`` / ``process.input`` holds the parents' outputs in a workflow);
+* ``ctx`` – a :class:`ProcessContext`: ``ctx.log(text)``, ``ctx.logger`` (records become process log lines),
+  ``ctx.cancelled`` (set when the run is given up).
+
+``async def`` functions run on the executor's event loop; plain functions each run in a daemon thread (at most
+``concurrency`` at once, so the loop is never blocked; daemon, so a function that never returns cannot keep the
+program from exiting after the shutdown grace period). The return value
+becomes the process output: a list as-is, a tuple as a list, ``None`` as ``[]``, anything else as ``[value]``. An
+exception closes the process as failed with ``"<ExceptionType>: <message>"`` (the traceback goes to the process
+log).
+
+Registration modes (protocol §3.4, user journeys §1.2)
+------------------------------------------------------
+* **private key** – the colony owner added and approved the executor; it holds only its own key
+  (``COLONIES_PRVKEY``) and learns its name and type from the server.
+* **self-registration** – it holds the colony owner key (``COLONIES_COLONY_PRVKEY``), makes a fresh key, adds and
+  approves itself, and removes itself (state UNREGISTERED) when it stops.
+
+Work loop (user journeys §1.3, protocol §5.2-5.3)
+-------------------------------------------------
+Register the functions (an existing registration is kept), long-poll ``assignprocessmsg``, run up to
+``concurrency`` processes at once, stream their logs, close them. A process with ``maxexectime > 0`` is given up
+after that many seconds without being closed (the server requeues or fails it; an async function is cancelled, a
+thread sees ``ctx.cancelled``). Unreachable server or 5xx: retried with capped exponential backoff. 403 on assign
+(not approved yet, removed): logged and retried every ``forbidden_retry`` seconds.
+
+Stopping: SIGINT/SIGTERM (main thread) or :meth:`Executor.stop` – take no new work, let running processes finish
+for up to ``shutdown_grace`` seconds, then fail the rest with "executor shutting down" so they do not wait out a
+lease. A second signal (or ``stop(now=True)``) skips the rest of the grace period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import inspect
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TextIO, TypeVar, overload
+
+import orjson
+
+from .. import crypto
+from ..client.models import AttrDict
+from ..client.transport import AsyncRPCClient
+from ..exceptions import ColoniesError
+from .api import ExecutorAPI
+from .context import LogSink, ProcessContext, StdoutRouter, current_sink
+from .process import Process, to_process
+from .retry import Backoff, is_transient
+from .signals import install_signal_handlers
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
+
+#: The error a process gets when the executor stops before it finished (after the grace period).
+SHUTDOWN_ERROR = "executor shutting down"
+
+
+def to_output(value: Any) -> list[Any]:
+    """A function's return value as a process output list."""
+    if value is None:
+        return []
+    if isinstance(value, list):
+        return value
+    if isinstance(value, tuple):
+        return list(value)
+    return [value]
+
+
+def error_text(exc: BaseException) -> str:
+    """``"ValueError: bad input"`` – what a failed process's ``errors`` entry says."""
+    message = str(exc)
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class Function:
+    """A registered function and how to call it."""
+
+    name: str
+    fn: Callable[..., Any]
+    is_async: bool
+    wants_process: bool
+    wants_ctx: bool
+    description: str = ""
+
+    @classmethod
+    def of(cls, name: str, fn: Callable[..., Any], description: str = "") -> Function:
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+            params = {}  # type: ignore[assignment]
+        named = {p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+        is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
+        doc = description or (inspect.getdoc(fn) or "").split("\n", 1)[0]
+        return cls(name, fn, is_async, "process" in named, "ctx" in named, doc)
+
+
+def _in_thread(loop: asyncio.AbstractEventLoop, call: Callable[[], T], name: str) -> asyncio.Future[T]:
+    """Run ``call`` in a new daemon thread; its result or exception lands in the returned future (unless the
+    future was cancelled meanwhile, i.e. the run was given up)."""
+    future: asyncio.Future[T] = loop.create_future()
+
+    def deliver(value: Any, error: BaseException | None) -> None:
+        if future.done():
+            return
+        if error is None:
+            future.set_result(value)
+        else:
+            future.set_exception(error)
+
+    def target() -> None:
+        value: Any = None
+        error: BaseException | None = None
+        try:
+            value = call()
+        except StopIteration as exc:  # a future refuses to hold StopIteration
+            error = RuntimeError(f"StopIteration: {exc}")
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
+            error = exc
+        try:
+            loop.call_soon_threadsafe(deliver, value, error)
+        except RuntimeError:  # the executor already stopped: nobody waits for this result
+            pass
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+    return future
+
+
+class _Stopped(Exception):
+    """A stop was requested while waiting."""
+
+
+class _Expired(Exception):
+    """The process's maxexectime passed before the function returned."""
+
+
+class _Aborted(Exception):
+    """The shutdown grace period ended before the function returned."""
+
+
+class _Failed(Exception):
+    """The run failed; the message is the process's error text."""
+
+
+@dataclass
+class _Running:
+    ctx: ProcessContext
+    abort: asyncio.Future[None]
+
+
+class Executor:
+    """Serves registered Python functions to a colony.
+
+    Parameters
+    ----------
+    colonyname:
+        The colony to serve.
+    host, port, tls, verify:
+        Where the server is; ``verify`` is passed to httpx (False, or a CA bundle path).
+    prvkey:
+        The executor's own private key (private-key mode; with ``self_register=True`` the key to register).
+    colony_prvkey:
+        The colony owner's private key (self-registration).
+    executortype:
+        Required for self-registration; in private-key mode the server's record wins (a mismatch is logged).
+    executorname:
+        Self-registration: the name to register (default ``<executortype>-<random>``). Private-key mode: looked up.
+    self_register:
+        ``None`` (default): self-register when ``colony_prvkey`` is given and ``prvkey`` is not.
+    concurrency:
+        How many processes run at once (a run given up after ``maxexectime`` frees its slot at once, even if its
+        thread has not returned yet).
+    assign_timeout:
+        Seconds one assign long-poll waits on the server (the HTTP timeout is 10 s longer).
+    shutdown_grace:
+        Seconds running processes get to finish after a stop request.
+    capture_stdout:
+        Send what functions print to their process log instead of the executor's stdout.
+    handle_signals:
+        Install SIGINT/SIGTERM handlers when run in the main thread.
+    locationname, capabilities:
+        Advertised when self-registering.
+    backoff_initial, backoff_cap:
+        Retry delays while the server is unreachable or failing (5xx).
+    forbidden_retry:
+        Seconds between attempts while the server refuses us (403: not approved yet, or removed).
+    result_retry_timeout:
+        How long to keep retrying to close a finished process while the server is unreachable.
+    """
+
+    def __init__(
+        self,
+        *,
+        colonyname: str,
+        host: str = "localhost",
+        port: int = 50080,
+        tls: bool = False,
+        prvkey: str | None = None,
+        colony_prvkey: str | None = None,
+        executortype: str = "",
+        executorname: str = "",
+        self_register: bool | None = None,
+        concurrency: int = 1,
+        assign_timeout: int = 10,
+        shutdown_grace: float = 30.0,
+        capture_stdout: bool = False,
+        handle_signals: bool = True,
+        locationname: str = "",
+        capabilities: dict[str, Any] | None = None,
+        verify: bool | str = True,
+        backoff_initial: float = 0.2,
+        backoff_cap: float = 5.0,
+        forbidden_retry: float = 5.0,
+        result_retry_timeout: float = 60.0,
+    ) -> None:
+        if not colonyname:
+            raise ValueError("colonyname is required (COLONIES_COLONY_NAME)")
+        if self_register is None:
+            self_register = bool(colony_prvkey) and not prvkey
+        if self_register:
+            if not colony_prvkey:
+                raise ValueError("self-registration needs the colony private key (COLONIES_COLONY_PRVKEY)")
+            if not executortype:
+                raise ValueError("self-registration needs an executortype")
+            prvkey = prvkey or crypto.generate_prvkey()
+            executorname = executorname or f"{executortype}-{uuid.uuid4().hex[:16]}"
+        elif not prvkey:
+            raise ValueError("give the executor's private key (COLONIES_PRVKEY) or the colony private key "
+                             "(COLONIES_COLONY_PRVKEY) to self-register")  # fmt: skip
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if assign_timeout < 1:
+            raise ValueError("assign_timeout must be at least 1 second")
+        self.host, self.port, self.tls, self.verify = host, port, tls, verify
+        self.colonyname = colonyname
+        self.prvkey: str = prvkey
+        self.colony_prvkey = colony_prvkey
+        self.executorid = crypto.id_from_prvkey(self.prvkey)
+        self.executortype = executortype
+        self.executorname = executorname
+        self.self_register = self_register
+        self.concurrency = concurrency
+        self.assign_timeout = assign_timeout
+        self.shutdown_grace = shutdown_grace
+        self.capture_stdout = capture_stdout
+        self.handle_signals = handle_signals
+        self.locationname = locationname
+        self.capabilities = capabilities or {"hardware": [], "software": []}
+        self.backoff_initial, self.backoff_cap = backoff_initial, backoff_cap
+        self.forbidden_retry = forbidden_retry
+        self.result_retry_timeout = result_retry_timeout
+        #: Set once the executor is registered with its functions and polls for work; cleared when it stops.
+        self.ready = threading.Event()
+        self._functions: dict[str, Function] = {}
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stop_requested = False
+        self._stop_now = False
+        self._thread: threading.Thread | None = None
+        self._thread_error: BaseException | None = None
+        self._added = False
+        self._add_attempted = False
+
+    @classmethod
+    def from_env(cls, executortype: str | None = None, **overrides: Any) -> Executor:
+        """An executor configured like the Go executors and pycolonies.
+
+        Reads ``COLONIES_SERVER_HOST`` (localhost), ``COLONIES_SERVER_PORT`` (50080), ``COLONIES_SERVER_TLS`` or
+        ``COLONIES_TLS`` ("true" = TLS), ``COLONIES_COLONY_NAME``, ``COLONIES_PRVKEY``, ``COLONIES_COLONY_PRVKEY``,
+        ``COLONIES_EXECUTOR_NAME`` and ``COLONIES_EXECUTOR_TYPE`` / ``EXECUTOR_TYPE``; keyword arguments win.
+        With ``self_register=True`` the environment's ``COLONIES_PRVKEY`` is ignored (a fresh key is made).
+        """
+        env = os.environ
+        tls_text = env.get("COLONIES_SERVER_TLS") or env.get("COLONIES_TLS") or "false"
+        params: dict[str, Any] = {
+            "host": env.get("COLONIES_SERVER_HOST") or "localhost",
+            "port": int(env.get("COLONIES_SERVER_PORT") or 50080),
+            "tls": tls_text.strip().lower() == "true",
+            "colonyname": env.get("COLONIES_COLONY_NAME", ""),
+            "prvkey": env.get("COLONIES_PRVKEY") or None,
+            "colony_prvkey": env.get("COLONIES_COLONY_PRVKEY") or None,
+            "executorname": env.get("COLONIES_EXECUTOR_NAME", ""),
+            "executortype": executortype
+            or env.get("COLONIES_EXECUTOR_TYPE")
+            or env.get("EXECUTOR_TYPE")
+            or "",
+        }
+        if overrides.get("self_register") is True and "prvkey" not in overrides:
+            params["prvkey"] = None
+        params.update(overrides)
+        return cls(**params)
+
+    # -- function registry ------------------------------------------------------------------------------------------
+
+    @overload
+    def function(self, name: F) -> F: ...
+
+    @overload
+    def function(self, name: str | None = None, *, description: str = "") -> Callable[[F], F]: ...
+
+    def function(self, name: str | F | None = None, *, description: str = "") -> Callable[[F], F] | F:
+        """Decorator: serve this function under ``name`` (default: its ``__name__``)."""
+        if callable(name):
+            fn = name
+            self.register(fn.__name__, fn)
+            return fn
+
+        def decorate(fn: F) -> F:
+            self.register(name or fn.__name__, fn, description)
+            return fn
+
+        return decorate
+
+    def register(self, name: str, fn: Callable[..., Any], description: str = "") -> None:
+        """Serve ``fn`` under ``name`` (the funcname of the processes it takes)."""
+        if not name:
+            raise ValueError("a function name is required")
+        self._functions[name] = Function.of(name, fn, description)
+
+    @property
+    def functions(self) -> list[str]:
+        return sorted(self._functions)
+
+    # -- running and stopping ---------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Serve until stopped (blocking); SIGINT/SIGTERM stop it gracefully when run in the main thread."""
+        asyncio.run(self.run_async())
+
+    def run_in_thread(self) -> threading.Thread:
+        """Start :meth:`run` in a daemon thread (notebooks, tests); stop it with :meth:`stop` and :meth:`join`."""
+
+        def target() -> None:
+            try:
+                self.run()
+            except BaseException as exc:
+                self._thread_error = exc
+                log.exception("executor %s stopped with an error", self.executorname)
+
+        self._thread = threading.Thread(
+            target=target, name=f"executor-{self.executorname or 'new'}", daemon=True
+        )
+        self._thread.start()
+        return self._thread
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait for the thread of :meth:`run_in_thread`; True if it ended. Re-raises the error it ended with."""
+        if self._thread is None:
+            return True
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        if self._thread_error is not None:
+            raise self._thread_error
+        return True
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until registered and polling for work (True), or the timeout passed / the run ended (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self.ready.wait(0.05):
+            if self._thread is not None and not self._thread.is_alive():
+                return False
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        return True
+
+    def stop(self, now: bool = False) -> None:
+        """Ask the executor to stop (thread-safe): no new work; running processes get ``shutdown_grace`` seconds
+        (none with ``now=True``), then are failed with "executor shutting down"."""
+        with self._lock:
+            self._stop_requested = True
+            self._stop_now = self._stop_now or now
+            loop = self._loop
+        if loop is not None:
+            try:
+                loop.call_soon_threadsafe(self._request_stop, now)
+            except RuntimeError:  # the loop already closed
+                pass
+
+    @property
+    def running(self) -> int:
+        """How many processes are running now."""
+        return len(getattr(self, "_tasks", ()))
+
+    async def run_async(self) -> None:
+        """Serve until stopped; the asyncio form of :meth:`run`."""
+        if self._loop is not None:
+            raise RuntimeError("this executor is already running")
+        loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._hard_stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._running_procs: dict[str, _Running] = {}
+        self._slots = asyncio.Semaphore(self.concurrency)
+        with self._lock:
+            self._loop = loop
+            requested, now = self._stop_requested, self._stop_now
+        if requested:
+            self._request_stop(now)
+        restore_signals = (
+            install_signal_handlers(loop, self._on_signal) if self.handle_signals else (lambda: None)
+        )
+        rpc = AsyncRPCClient(self.host, self.port, self.tls, timeout=30.0, verify=self.verify)
+        self._api = ExecutorAPI(rpc, self.colonyname, self.prvkey, self.colony_prvkey)
+        original_stdout: TextIO | None = None
+        if self.capture_stdout:
+            original_stdout, sys.stdout = sys.stdout, StdoutRouter(sys.stdout)
+        if not self._functions:
+            log.warning("executor has no functions: every process it takes will fail")
+        try:
+            if await self._register() and await self._register_functions():
+                log.info("executor %s (%s) serving %s in colony %s", self.executorname, self.executortype,
+                         ", ".join(self.functions), self.colonyname, extra={"action": "start"})  # fmt: skip
+                self.ready.set()
+                await self._work_loop()
+            await self._drain()
+        finally:
+            self.ready.clear()
+            for task in list(self._tasks):
+                task.cancel()
+            try:
+                if self.self_register and self._added:
+                    await self._unregister()
+            finally:
+                if original_stdout is not None:
+                    sys.stdout = original_stdout
+                restore_signals()
+                await self._api.aclose()
+                with self._lock:
+                    self._loop = None
+                    self._stop_requested = self._stop_now = False
+                log.info("executor %s stopped", self.executorname, extra={"action": "stop"})
+
+    def _on_signal(self, signum: int) -> None:
+        if self._stopping.is_set():
+            log.warning("signal %d again: failing running processes now", signum)
+            self._request_stop(now=True)
+        else:
+            log.info("signal %d: stopping (again to skip the grace period)", signum)
+            self._request_stop(now=False)
+
+    def _request_stop(self, now: bool) -> None:
+        if not self._stopping.is_set():
+            log.info("executor %s stopping: no new work, %d running", self.executorname, len(self._tasks),
+                     extra={"action": "stop"})  # fmt: skip
+            self._stopping.set()
+        if now:
+            self._hard_stop.set()
+
+    async def _race_stop(self, aw: Awaitable[T]) -> T:
+        """Await ``aw`` unless a stop comes first (then ``aw`` is cancelled and _Stopped raised). A result that is
+        ready is taken even if the stop arrived at the same time."""
+        task = asyncio.ensure_future(aw)
+        stop = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        raise _Stopped
+
+    async def _sleep_or_stop(self, delay: float) -> bool:
+        """Sleep ``delay`` s; True (early) if a stop was requested."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), delay)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _retrying(self, what: str, op: Callable[[], Awaitable[None]], retry_forbidden: bool) -> bool:
+        """Run ``op`` until it succeeds (True) or a stop is requested (False); transient errors and, if allowed,
+        403 are retried; other errors are raised (a configuration problem a person must fix)."""
+        backoff = Backoff(self.backoff_initial, self.backoff_cap)
+        while True:
+            try:
+                await self._race_stop(op())
+                return True
+            except _Stopped:
+                return False
+            except ColoniesError as exc:
+                if is_transient(exc):
+                    delay = backoff.next()
+                    log.warning("%s: server unavailable (%s); retrying in %.1f s", what, exc, delay)
+                elif exc.status == 403 and retry_forbidden:
+                    delay = self.forbidden_retry
+                    log.warning("%s: refused (%s); not approved yet? retrying in %.1f s", what, exc, delay)
+                else:
+                    raise
+            if await self._sleep_or_stop(delay):
+                return False
+
+    # -- registration -----------------------------------------------------------------------------------------------
+
+    async def _register(self) -> bool:
+        if self.self_register:
+            return await self._retrying("self-registration", self._add_and_approve, retry_forbidden=False)
+        return await self._retrying("executor look-up", self._look_up_self, retry_forbidden=True)
+
+    async def _add_and_approve(self) -> None:
+        """Self-registration: add this executor and approve it, both signed with the colony key."""
+        if not self._added:
+            executor = {"executorid": self.executorid, "executortype": self.executortype,
+                        "executorname": self.executorname, "colonyname": self.colonyname,
+                        "locationname": self.locationname, "capabilities": self.capabilities}  # fmt: skip
+            attempted, self._add_attempted = self._add_attempted, True
+            try:
+                await self._api.add_executor(executor)
+            except ColoniesError as exc:
+                if not (exc.status == 400 and "already exists" in exc.message):
+                    raise
+                if not attempted:
+                    raise ColoniesError(f"{exc.message}; choose another executor name (or let the executor "
+                                        "generate one)", 400) from None  # fmt: skip
+                # An earlier attempt reached the server although its reply was lost.
+                log.warning("assuming executor %s was added by an earlier attempt", self.executorname)
+            self._added = True
+            log.info(
+                "added executor %s (%s) to colony %s", self.executorname, self.executorid, self.colonyname
+            )
+        await self._api.approve_executor(self.executorname)
+
+    async def _look_up_self(self) -> None:
+        """Private-key mode: learn our name and type from the record the colony owner made."""
+        record = await self._api.get_executor_by_id(self.executorid)
+        name, etype = record.get("executorname", ""), record.get("executortype", "")
+        if self.executorname and self.executorname != name:
+            log.warning(
+                "executor name %r given, but this key belongs to %r; using %r", self.executorname, name, name
+            )
+        if self.executortype and self.executortype != etype:
+            log.warning("executor type %r given, but %s is registered as %r; the server assigns by %r",
+                        self.executortype, name, etype, etype)  # fmt: skip
+        self.executorname, self.executortype = name, etype
+
+    async def _register_functions(self) -> bool:
+        return await self._retrying("function registration", self._add_functions, retry_forbidden=True)
+
+    async def _add_functions(self) -> None:
+        existing = {f.get("funcname") for f in await self._api.get_functions(self.executorname)}
+        for name, func in self._functions.items():
+            if name in existing:
+                continue
+            try:
+                await self._api.add_function(self.executorname, name, func.description)
+            except ColoniesError as exc:
+                if exc.status != 400:  # 400: already registered (e.g. by an earlier run)
+                    raise
+                log.debug("function %s not added: %s", name, exc)
+
+    async def _unregister(self) -> None:
+        """Self-registration: remove ourselves (state UNREGISTERED; the server requeues anything still ours)."""
+        backoff = Backoff(self.backoff_initial, self.backoff_cap)
+        for attempt in range(5):
+            try:
+                await self._api.remove_executor(self.executorname)
+                self._added = False
+                log.info("removed executor %s from colony %s", self.executorname, self.colonyname)
+                return
+            except ColoniesError as exc:
+                if not is_transient(exc) or attempt == 4:
+                    log.warning("could not remove executor %s: %s", self.executorname, exc)
+                    return
+                await asyncio.sleep(backoff.next())
+
+    # -- the work loop ----------------------------------------------------------------------------------------------
+
+    async def _work_loop(self) -> None:
+        backoff = Backoff(self.backoff_initial, self.backoff_cap)
+        http_timeout = self.assign_timeout + 10.0
+        outage = False
+        while not self._stopping.is_set():
+            try:
+                await self._race_stop(self._slots.acquire())
+            except _Stopped:
+                break
+            try:
+                raw = await self._race_stop(self._api.assign(self.assign_timeout, http_timeout))
+            except _Stopped:
+                self._slots.release()
+                break
+            except ColoniesError as exc:
+                self._slots.release()
+                if exc.status in (404, 408):  # nothing to do / colony paused: poll again
+                    if outage:
+                        log.info("server reachable again")
+                        outage = False
+                    backoff.reset()
+                    continue
+                if is_transient(exc):
+                    outage = True
+                    delay = backoff.next()
+                    log.warning("assign: server unavailable (%s); retrying in %.1f s", exc, delay)
+                elif exc.status == 403:
+                    delay = self.forbidden_retry
+                    log.warning(
+                        "assign refused (%s): not approved or removed? retrying in %.1f s", exc, delay
+                    )
+                else:
+                    delay = backoff.next()
+                    log.error("assign failed (%s); retrying in %.1f s", exc, delay)
+                if await self._sleep_or_stop(delay):
+                    break
+                continue
+            except Exception:
+                self._slots.release()
+                log.exception("assign failed unexpectedly")
+                if await self._sleep_or_stop(backoff.next()):
+                    break
+                continue
+            if outage:
+                log.info("server reachable again")
+                outage = False
+            backoff.reset()
+            self._start(raw)
+
+    def _start(self, raw: dict[str, Any]) -> None:
+        pid = str(raw.get("processid", ""))
+        task = asyncio.create_task(self._handle(raw), name=f"process-{pid[:12]}")
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._slots.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("process handler crashed", exc_info=task.exception())
+
+    async def _handle(self, raw: dict[str, Any]) -> None:
+        """Run one assigned process and close it (or leave it to the server once maxexectime passed)."""
+        loop = asyncio.get_running_loop()
+        process = to_process(raw)
+        pid = str(raw.get("processid", ""))
+        spec = raw.get("spec") or {}
+        funcname = str(spec.get("funcname", ""))
+        sink = LogSink(loop, functools.partial(self._api.add_log, pid), pid)
+        sink.start()
+        current_sink.set(sink)  # this task's context; copied into the function's task or thread
+        ctx = ProcessContext(process, pid, sink, self.executorname, self.colonyname)
+        running = _Running(ctx, loop.create_future())
+        self._running_procs[pid] = running
+        extra = {"action": "run", "processid": pid}
+        log.info("process %s: %s started", pid, funcname, extra=extra)
+        out: list[Any] = []
+        errors: list[str] | None = None
+        try:
+            out = await self._execute(funcname, spec, process, ctx, running.abort)
+        except _Expired as exc:
+            sink.discard()
+            message = (f"process {pid} ({funcname}) exceeded maxexectime {exc} s; not closed, the server retries "
+                       "or fails it")  # fmt: skip
+            log.warning(message, extra=extra)
+            await self._executor_log(message)
+            return
+        except _Aborted:
+            errors = [SHUTDOWN_ERROR]
+        except _Failed as exc:
+            errors = [str(exc)]
+        finally:
+            self._running_procs.pop(pid, None)
+        await sink.flush()
+        await self._finish(pid, funcname, out, errors)
+
+    async def _execute(self, funcname: str, spec: dict[str, Any], process: Process | AttrDict, ctx: ProcessContext,
+                       abort: asyncio.Future[None]) -> list[Any]:  # fmt: skip
+        """Call the function; returns the output list or raises _Failed, _Expired or _Aborted."""
+        func = self._functions.get(funcname)
+        if func is None:
+            raise _Failed(f"Unsupported funcname {funcname}")
+        args, kwargs = list(spec.get("args") or []), dict(spec.get("kwargs") or {})
+        if func.wants_process:
+            kwargs["process"] = process
+        if func.wants_ctx:
+            kwargs["ctx"] = ctx
+        maxexectime = spec.get("maxexectime", -1)
+        timeout = float(maxexectime) if isinstance(maxexectime, (int, float)) and maxexectime > 0 else None
+        loop = asyncio.get_running_loop()
+        work: asyncio.Future[Any]
+        if func.is_async:
+            try:
+                work = asyncio.ensure_future(func.fn(*args, **kwargs))
+            except Exception as exc:  # noqa: BLE001 - wrong arguments fail at call time
+                ctx.log("".join(traceback.format_exception(exc)))
+                raise _Failed(error_text(exc)) from None
+        else:
+            call = functools.partial(contextvars.copy_context().run, func.fn, *args, **kwargs)
+            work = _in_thread(loop, call, f"colonies-{funcname}-{ctx.processid[:8]}")
+        try:
+            done, _ = await asyncio.wait({work, abort}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            work.cancel()
+            ctx._cancel()
+            raise
+        if work in done:
+            try:
+                value = work.result()
+            except BaseException as exc:  # noqa: BLE001 - whatever the function raised fails the process
+                ctx.log("".join(traceback.format_exception(exc)))
+                raise _Failed(error_text(exc)) from None
+            out = to_output(value)
+            try:
+                orjson.dumps(out)
+            except TypeError as exc:
+                raise _Failed(f"Output is not JSON serializable: {exc}") from None
+            return out
+        work.cancel()  # an async function is cancelled; a thread cannot be, it sees ctx.cancelled
+        ctx._cancel()
+        if abort in done:
+            raise _Aborted
+        raise _Expired(maxexectime)
+
+    async def _finish(self, pid: str, funcname: str, out: list[Any], errors: list[str] | None) -> None:
+        """Close the process, retrying while the server is away; give up on refusal (e.g. requeued meanwhile)."""
+        extra = {"action": "close", "processid": pid}
+        backoff = Backoff(self.backoff_initial, self.backoff_cap)
+        deadline = time.monotonic() + self.result_retry_timeout
+        while True:
+            try:
+                if errors is None:
+                    await self._api.close(pid, out)
+                    log.info("process %s: %s successful", pid, funcname, extra=extra)
+                else:
+                    await self._api.fail(pid, errors)
+                    log.info("process %s: %s failed: %s", pid, funcname, errors[0], extra=extra)
+                return
+            except ColoniesError as exc:
+                if is_transient(exc) and time.monotonic() < deadline:
+                    await asyncio.sleep(backoff.next())
+                    continue
+                log.warning("process %s: could not be closed: %s", pid, exc, extra=extra)
+                return
+
+    async def _executor_log(self, message: str) -> None:
+        try:
+            await self._api.add_executor_log(self.executorname, message)
+        except ColoniesError as exc:
+            log.debug("executor log not stored: %s", exc)
+
+    async def _drain(self) -> None:
+        """After a stop: wait up to the grace period, then fail what still runs."""
+        if not self._tasks:
+            return
+        log.info("waiting up to %.1f s for %d running process(es)", self.shutdown_grace, len(self._tasks))
+        finished = asyncio.ensure_future(asyncio.wait(set(self._tasks), timeout=self.shutdown_grace))
+        hard = asyncio.ensure_future(self._hard_stop.wait())
+        try:
+            await asyncio.wait({finished, hard}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            finished.cancel()
+            hard.cancel()
+        if not self._tasks:
+            return
+        log.warning("failing %d running process(es): %s", len(self._tasks), SHUTDOWN_ERROR)
+        for running in list(self._running_procs.values()):
+            if not running.abort.done():
+                running.abort.set_result(None)
+        await asyncio.wait(set(self._tasks), timeout=self.result_retry_timeout + 5)

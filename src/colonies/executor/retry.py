@@ -1,0 +1,37 @@
+"""Retry policy for talking to a server that may be briefly away: capped exponential backoff with jitter."""
+
+from __future__ import annotations
+
+import random
+
+from ..exceptions import ColoniesConnectionError, ColoniesError
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Worth retrying: the server could not be reached, or it failed on its side (5xx)."""
+    if isinstance(exc, ColoniesConnectionError):
+        return True
+    return isinstance(exc, ColoniesError) and exc.status >= 500
+
+
+class Backoff:
+    """Delays of ``initial``, ``initial*factor``, … capped at ``cap``; ``reset()`` after a success.
+
+    A little jitter (±``jitter`` of the delay) keeps a fleet of executors from reconnecting in lockstep after an
+    outage.
+    """
+
+    def __init__(
+        self, initial: float = 0.2, cap: float = 5.0, factor: float = 2.0, jitter: float = 0.1
+    ) -> None:
+        self.initial, self.cap, self.factor, self.jitter = initial, cap, factor, jitter
+        self._next = initial
+
+    def next(self) -> float:
+        """The delay to wait now; the following one grows."""
+        delay = self._next
+        self._next = min(self._next * self.factor, self.cap)
+        return max(0.0, delay * (1 + random.uniform(-self.jitter, self.jitter)))
+
+    def reset(self) -> None:
+        self._next = self.initial
