@@ -1,21 +1,107 @@
-"""The ``colonies`` command (server side for now: ``server start`` and ``dev``)."""
+"""The ``colonies`` command: the original CLI's tree (protocol §8.3) over the SDK, plus the server itself.
+
+Every command group lives in its own module; this one wires them together, holds the global options and turns
+errors into one ``Error:`` line on stderr (with the traceback only under ``--verbose``).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import os
+import sys
 import tempfile
-from typing import Optional
+import traceback
+from typing import Any
 
 import typer
 
 from ..crypto import CryptoError, id_from_prvkey
+from ..exceptions import ColoniesConnectionError, ColoniesError
 from ..settings import DEV_COLONY_NAME, DEV_COLONY_PRVKEY, DEV_PRVKEY, DEV_SERVER_PRVKEY, Settings
+from . import attribute, colony, executor, function, keys, log, process, user, workflow
+from .config import show_config
+from .context import CLIError, Config, get_config, set_config
+from .output import emit, info, kv_table, plain
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="ColonyOS in Python.")
-server_app = typer.Typer(no_args_is_help=True, help="Run a Colonies server.")
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    help="ColonyOS in Python: run a server and drive colonies, executors, processes and workflows.",
+)  # fmt: skip
+server_app = typer.Typer(no_args_is_help=True, help="Run a Colonies server, or ask one how it is.")
 app.add_typer(server_app, name="server")
+app.add_typer(keys.key_app, name="key")
+app.add_typer(keys.security_app, name="security")
+app.add_typer(colony.app, name="colony")
+app.add_typer(user.app, name="user")
+app.add_typer(executor.app, name="executor")
+app.add_typer(function.app, name="function")
+app.add_typer(process.app, name="process")
+app.add_typer(workflow.app, name="workflow")
+app.add_typer(log.app, name="log")
+app.add_typer(attribute.app, name="attribute")
+app.command("config")(show_config)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging; tracebacks on errors."),
+    json_out: bool = typer.Option(False, "--json", help="Print raw JSON (for scripts)."),
+    host: str | None = typer.Option(None, "--host", help="Server (env COLONIES_SERVER_HOST)."),
+    port: int | None = typer.Option(None, "--port", help="Server port (env COLONIES_SERVER_PORT, 50080)."),
+    insecure: bool = typer.Option(False, "--insecure", help="Plain HTTP even if COLONIES_TLS=true."),
+    skip_verify: bool = typer.Option(False, "--skip-tls-verify", help="Do not verify the TLS certificate."),
+    prvkey: str | None = typer.Option(None, "--prvkey", help="Sign with this key, not COLONIES_PRVKEY."),
+) -> None:
+    """Global options; they may also be given after the subcommand (``colonies process ps --json``)."""
+    if verbose:  # each request (httpx logs them at INFO) and our own debug output, not the wire chatter
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("colonies").setLevel(logging.DEBUG)
+    cfg = Config.from_env(host=host, port=port, insecure=insecure, skip_verify=skip_verify, prvkey=prvkey,
+                          verbose=verbose, json=json_out)  # fmt: skip
+    set_config(cfg)
+    ctx.call_on_close(cfg.close)
+
+
+@app.command("version")
+def version() -> None:
+    """The CLI's version (the server's: `colonies server status`)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        ver = dist_version("colonies")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree
+        ver = "dev"
+    emit({"version": ver}, lambda d: typer.echo(f"colonies {d['version']}"))
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Build version and backends of the server (no key needed)."""
+    cfg = get_config()
+    data = plain(cfg.client().get_server_info())
+    emit(data, lambda d: kv_table(f"Server {cfg.address}", [
+        ("BuildVersion", d.get("buildversion")), ("BuildTime", d.get("buildtime")),
+        *((f"Backend {b.get('type')}", f"{b.get('host')}:{b.get('port')}") for b in d.get("backends") or []),
+    ]))  # fmt: skip
+
+
+@server_app.command("stats")
+def server_stats() -> None:
+    """Counts over the whole server (server owner key)."""
+    cfg = get_config()
+    data = plain(cfg.client().get_statistics(cfg.key("server_prvkey")))
+    emit(data, lambda d: kv_table("Server statistics", [(k, v) for k, v in d.items() if k != "msgtype"]))
+
+
+@server_app.command("alive")
+def server_alive() -> None:
+    """Exit 0 if the server answers, 1 (with the reason) if not."""
+    cfg = get_config()
+    cfg.client().version()
+    emit({"alive": True, "server": cfg.address}, lambda _: info(f"Server {cfg.address} is alive"))
 
 
 def _server_id(server_id: str | None) -> str:
@@ -46,10 +132,12 @@ async def _serve(settings: Settings, setup: object = None) -> None:
 @server_app.command("start")
 def server_start(
     host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
-    port: Optional[int] = typer.Option(None, "--port", help="Port (env COLONIES_SERVER_PORT, default 50080)."),
-    db: Optional[str] = typer.Option(None, "--db", help="Database URL (default a SQLite file in the data dir)."),
-    server_id: Optional[str] = typer.Option(None, "--server-id", help="Server owner id (env COLONIES_SERVER_ID)."),
-    max_body: Optional[int] = typer.Option(None, "--max-body-bytes", help="Largest request body accepted."),
+    port: int | None = typer.Option(None, "--port", help="Port (env COLONIES_SERVER_PORT, default 50080)."),
+    db: str | None = typer.Option(None, "--db", help="Database URL (default a SQLite file in the data dir)."),
+    server_id: str | None = typer.Option(
+        None, "--server-id", help="Server owner id (env COLONIES_SERVER_ID)."
+    ),
+    max_body: int | None = typer.Option(None, "--max-body-bytes", help="Largest request body accepted."),
 ) -> None:
     """Start a Colonies server."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -61,14 +149,18 @@ def server_start(
     if not sid:
         typer.echo("warning: no server id given (COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY); "
                    "keeping the one stored in the database", err=True)  # fmt: skip
-    typer.echo(f"Colonies server listening on {settings.host}:{settings.port}, database {settings.db_url}", err=True)
+    typer.echo(
+        f"Colonies server listening on {settings.host}:{settings.port}, database {settings.db_url}", err=True
+    )
     asyncio.run(_serve(settings))
 
 
 @app.command("dev")
 def dev(
-    port: Optional[int] = typer.Option(None, "--port", help="Port (env COLONIES_SERVER_PORT, default 50080)."),
-    data_dir: Optional[str] = typer.Option(None, "--data-dir", help="Where the SQLite file goes (default: fresh temp dir)."),
+    port: int | None = typer.Option(None, "--port", help="Port (env COLONIES_SERVER_PORT, default 50080)."),
+    data_dir: str | None = typer.Option(
+        None, "--data-dir", help="Where the SQLite file goes (default: fresh temp dir)."
+    ),
 ) -> None:
     """A development server on a fresh SQLite database, with a colony, an executor and a user ready to use."""
     logging.basicConfig(level=logging.WARNING)
@@ -99,7 +191,9 @@ def dev(
                 "allocations": '{"projects":{}}', "blueprintid": "", "blueprintgen": 0,
             })  # fmt: skip
         if await store.get_user_by_id(colony, ident) is None:
-            await store.add_user({"colonyname": colony, "name": "myuser", "userid": ident, "email": "", "phone": ""})
+            await store.add_user(
+                {"colonyname": colony, "name": "myuser", "userid": ident, "email": "", "phone": ""}
+            )
 
     lines = [
         "export COLONIES_SERVER_HOST=localhost",
@@ -119,8 +213,113 @@ def dev(
     asyncio.run(_serve(settings, setup))
 
 
-def main() -> None:
-    app()
+#: Root flags that users also type after the subcommand, as the original allows (``process get -p X --json``).
+_GLOBAL_FLAGS = frozenset({"--json", "--verbose", "-v", "--insecure", "--skip-tls-verify"})
+_GLOBAL_VALUED = frozenset({"--host", "--port", "--prvkey"})
+
+
+def _option_names(command: Any) -> tuple[set[str], set[str]]:
+    """(all option names, names of options that take a value) of one command.
+
+    Duck-typed: recent Typer versions vendor their own click, so isinstance checks against click would fail.
+    """
+    names: set[str] = set()
+    valued: set[str] = set()
+    for param in command.params:
+        if getattr(param, "param_type_name", "") == "option":
+            decls = set(param.opts) | set(param.secondary_opts)
+            names |= decls
+            if not param.is_flag and not param.count:
+                valued |= decls
+    return names, valued
+
+
+def _is_group(command: Any) -> bool:
+    return isinstance(getattr(command, "commands", None), dict)
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """Move root options found after the subcommand to the front, unless that command has its own of the name.
+
+    Tokens after ``--`` and tokens that are the value of the preceding option are left alone.
+    """
+    root = typer.main.get_command(app)
+    _, root_valued = _option_names(root)
+    command: Any = root
+    i = 0
+    while i < len(argv):  # find the leaf command: skip root options (and their values), descend on names
+        token = argv[i]
+        if token == "--":
+            return argv
+        if token.startswith("-"):
+            i += 2 if token in root_valued else 1
+            continue
+        if _is_group(command) and token in command.commands:
+            command = command.commands[token]
+            i += 1
+            if not _is_group(command):
+                break
+            continue
+        return argv
+    if command is root or _is_group(command):
+        return argv
+    own, own_valued = _option_names(command)
+    front: list[str] = []
+    rest: list[str] = argv[:i]
+    j = i
+    while j < len(argv):
+        token = argv[j]
+        if token == "--":
+            rest.extend(argv[j:])
+            break
+        name = token.split("=", 1)[0]
+        if token in own_valued:
+            rest.extend(argv[j : j + 2])
+            j += 2
+            continue
+        if name not in own and token in _GLOBAL_FLAGS:
+            front.append(token)
+        elif name not in own and name in _GLOBAL_VALUED:
+            if "=" in token:
+                front.append(token)
+            else:
+                front.extend(argv[j : j + 2])
+                j += 1
+        else:
+            rest.append(token)
+        j += 1
+    return front + rest
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split()) or "unknown error"
+
+
+def describe(exc: BaseException, verbose: bool) -> str:
+    """The one line a user sees for a failure."""
+    if isinstance(exc, (CLIError, ColoniesConnectionError)):
+        return str(exc)
+    if isinstance(exc, ColoniesError):
+        status = getattr(exc, "status", 0)
+        return (exc.message or "request failed") + (f" (HTTP {status})" if verbose and status else "")
+    if isinstance(exc, CryptoError):
+        return f"bad key: {exc}"
+    return f"{type(exc).__name__}: {exc}" + ("" if verbose else " (run with --verbose for details)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; user-facing failures become one ``Error: ...`` line on stderr and exit code 1."""
+    args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    try:
+        app(args=args, prog_name="colonies")
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the point: no traceback for users; SystemExit passes through
+        if verbose:
+            traceback.print_exception(exc)
+        sys.stderr.write(f"Error: {_one_line(describe(exc, verbose))}\n")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

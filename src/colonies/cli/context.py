@@ -1,0 +1,151 @@
+"""The CLI's effective configuration: the original's ``COLONIES_*`` environment, overridden by root flags.
+
+Commands never read ``os.environ`` themselves: they ask :func:`get_config` for a value and get one clear
+:class:`CLIError` naming the variable when it is missing, so every command fails the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..crypto import CryptoError, id_from_prvkey
+
+if TYPE_CHECKING:
+    from ..client import Colonies
+
+_HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
+
+#: Which variable holds which key, so errors can name it.
+KEY_VARS = {
+    "prvkey": "COLONIES_PRVKEY",
+    "colony_prvkey": "COLONIES_COLONY_PRVKEY",
+    "server_prvkey": "COLONIES_SERVER_PRVKEY",
+}
+
+
+class CLIError(Exception):
+    """A user mistake or an unusable environment: printed as one ``Error:`` line, exit code 1."""
+
+
+def _env_bool(*names: str) -> bool | None:
+    for name in names:
+        value = os.environ.get(name, "").strip().lower()
+        if value:
+            return value in ("1", "true", "yes", "on")
+    return None
+
+
+def _env_port() -> int:
+    for name in ("COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            try:
+                return int(value)
+            except ValueError:
+                raise CLIError(f"{name} must be a port number, not {value!r}") from None
+    return 50080
+
+
+@dataclass
+class Config:
+    """Everything a command needs to reach the server and sign; built once per invocation."""
+
+    host: str = "localhost"
+    port: int = 50080
+    tls: bool = False
+    skip_verify: bool = False
+    colonyname: str = ""
+    prvkey: str = ""
+    colony_prvkey: str = ""
+    server_prvkey: str = ""
+    verbose: bool = False
+    json: bool = False
+    #: Whether ``prvkey`` came from the root ``--prvkey`` flag (so errors name the flag, not the variable).
+    prvkey_from_flag: bool = False
+    _client: Any = field(default=None, repr=False)
+
+    @classmethod
+    def from_env(
+        cls, host: str | None = None, port: int | None = None, insecure: bool = False,
+        skip_verify: bool = False, prvkey: str | None = None, verbose: bool = False, json: bool = False,
+    ) -> Config:  # fmt: skip
+        """Env first, flags win; ``--insecure`` means plain HTTP as in the original (not "skip verify")."""
+        tls = _env_bool("COLONIES_TLS", "COLONIES_SERVER_TLS") or False
+        return cls(
+            host=host or os.environ.get("COLONIES_SERVER_HOST") or "localhost",
+            port=port if port is not None else _env_port(),
+            tls=tls and not insecure,
+            skip_verify=skip_verify or bool(_env_bool("COLONIES_SKIP_TLS_VERIFY")),
+            colonyname=os.environ.get("COLONIES_COLONY_NAME", ""),
+            prvkey=prvkey or os.environ.get("COLONIES_PRVKEY", ""),
+            colony_prvkey=os.environ.get("COLONIES_COLONY_PRVKEY", ""),
+            server_prvkey=os.environ.get("COLONIES_SERVER_PRVKEY", ""),
+            verbose=verbose,
+            json=json,
+            prvkey_from_flag=bool(prvkey),
+        )
+
+    # -- values that must be there ---------------------------------------------------------------------------
+    def colony(self, override: str | None = None) -> str:
+        name = override or self.colonyname
+        if not name:
+            raise CLIError("COLONIES_COLONY_NAME is not set (the colony to work in)")
+        return name
+
+    def key(self, which: str = "prvkey", override: str | None = None) -> str:
+        """A private key by role (prvkey, colony_prvkey, server_prvkey), checked before any call."""
+        var = KEY_VARS[which]
+        value = override or getattr(self, which)
+        if not value:
+            raise CLIError(f"{var} is not set")
+        where = "--prvkey" if override or (which == "prvkey" and self.prvkey_from_flag) else var
+        if not _HEX64.match(value):
+            raise CLIError(f"{where} is not a private key (expected 64 hex characters)")
+        try:
+            id_from_prvkey(value)
+        except CryptoError as exc:
+            raise CLIError(f"{where}: {exc}") from None
+        return value
+
+    # -- connections -----------------------------------------------------------------------------------------
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def client(self) -> Colonies:
+        """The sync SDK, created on first use (commands that do not talk to a server never import it)."""
+        if self._client is None:
+            from ..client import Colonies
+
+            self._client = Colonies(self.host, self.port, tls=self.tls, verify=not self.skip_verify)
+        return self._client
+
+    def close(self) -> None:
+        """Close the connection pool (``Colonies.close`` closes a *process*, hence ``close_connection``)."""
+        if self._client is not None:
+            self._client.close_connection()
+
+
+_current: Config | None = None
+
+
+def set_config(cfg: Config) -> None:
+    """Called once by the root callback; one CLI run is one process, so a module global is enough."""
+    global _current
+    _current = cfg
+
+
+def get_config() -> Config:
+    """The Config of this run (built from the environment alone if the root callback has not run)."""
+    global _current
+    if _current is None:
+        _current = Config.from_env()
+    return _current
+
+
+def mask(value: str) -> str:
+    """Show a secret's first 6 characters only, enough to tell keys apart."""
+    return value[:6] + "…" if value else ""
