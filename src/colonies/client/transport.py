@@ -25,8 +25,8 @@ def _unreachable(host: str, port: int, exc: Exception) -> ColoniesConnectionErro
     return ColoniesConnectionError(f"Cannot reach the Colonies server at {host}:{port}: {exc or type(exc).__name__}")
 
 
-class RPCClient:
-    """One connection pool to one server; ``call`` sends a message signed with the given key."""
+class _Endpoint:
+    """Where a client talks to: the /api URL, the /pubsub URL and the default timeout."""
 
     def __init__(
         self, host: str = "localhost", port: int = 50080, tls: bool = False, timeout: float = 60.0,
@@ -37,7 +37,15 @@ class RPCClient:
         self.url = f"{scheme}://{host}:{port}/api"
         self.ws_url = f"{'wss' if tls else 'ws'}://{host}:{port}/pubsub"
         self.timeout = timeout
-        self._http = httpx.Client(timeout=timeout, verify=verify)
+        self.verify = verify
+
+
+class RPCClient(_Endpoint):
+    """One connection pool to one server; ``call`` sends a message signed with the given key."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._http = httpx.Client(timeout=self.timeout, verify=self.verify)
 
     def close(self) -> None:
         self._http.close()
@@ -60,19 +68,12 @@ class RPCClient:
         return _decode(response, self.host, self.port)
 
 
-class AsyncRPCClient:
+class AsyncRPCClient(_Endpoint):
     """The asyncio twin of RPCClient (used by the executor framework and AsyncColonies)."""
 
-    def __init__(
-        self, host: str = "localhost", port: int = 50080, tls: bool = False, timeout: float = 60.0,
-        verify: bool | str = True,
-    ) -> None:  # fmt: skip
-        scheme = "https" if tls else "http"
-        self.host, self.port, self.tls = host, port, tls
-        self.url = f"{scheme}://{host}:{port}/api"
-        self.ws_url = f"{'wss' if tls else 'ws'}://{host}:{port}/pubsub"
-        self.timeout = timeout
-        self._http = httpx.AsyncClient(timeout=timeout, verify=verify)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.verify)
 
     async def aclose(self) -> None:
         await self._http.aclose()
