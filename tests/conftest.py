@@ -79,6 +79,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
         self.client.close()
+        drop_database(self.db)
 
     def restart(self) -> None:
         """Start again on the same port and database (after kill or stop)."""
@@ -86,12 +87,43 @@ class Server:
         self.wait_ready()
 
 
-def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, port: int | None = None) -> Server:
+#: Backends the suite runs on: SQLite always; PostgreSQL when COLONIES_TEST_PG_URL is set (then it must work:
+#: an unreachable database fails the run instead of skipping it).
+PG_URL = os.environ.get("COLONIES_TEST_PG_URL", "")
+BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
+
+
+def fresh_database(backend: str, tmp_dir: str) -> str:
+    """A database URL nobody else uses: a SQLite file, or a new PostgreSQL schema in COLONIES_TEST_PG_URL."""
+    if backend == "sqlite":
+        return "sqlite:///" + os.path.join(tmp_dir, "colonies.db")
+    import psycopg
+
+    schema = f"test_{os.urandom(6).hex()}"
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in PG_URL else "?"
+    return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+def drop_database(url: str) -> None:
+    """Drop the PostgreSQL schema a test server used (SQLite files go with the temp dir)."""
+    if "search_path%3D" not in url:
+        return
+    import psycopg
+
+    schema = url.rsplit("search_path%3D", 1)[1]
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, port: int | None = None,
+                 backend: str = "sqlite") -> Server:  # fmt: skip
     prvkey = crypto.generate_prvkey()
     port = port or free_port()
-    db = os.path.join(tmp_dir, "colonies.db")
+    db = fresh_database(backend, tmp_dir)
     args = [sys.executable, "-m", "colonies", "server", "start", "--host", "127.0.0.1", "--port", str(port),
-            "--db", "sqlite:///" + db, "--server-id", crypto.id_from_prvkey(prvkey), *extra]  # fmt: skip
+            "--db", db, "--server-id", crypto.id_from_prvkey(prvkey), *extra]  # fmt: skip
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.Popen(args, env=full_env)
     server = Server(port=port, prvkey=prvkey, db=db, proc=proc, args=args, env=full_env)
@@ -99,19 +131,24 @@ def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, p
     return server
 
 
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    srv = start_server(str(tmp_path_factory.mktemp("server")))
+def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
+    srv = start_server(str(tmp_path_factory.mktemp("server")), backend=backend)
     yield srv
     srv.stop()
 
 
 @pytest.fixture
-def make_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def make_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Any]:
     started: list[Server] = []
 
     def make(*extra: str, env: dict[str, str] | None = None) -> Server:
-        srv = start_server(str(tmp_path_factory.mktemp("srv")), *extra, env=env)
+        srv = start_server(str(tmp_path_factory.mktemp("srv")), *extra, env=env, backend=backend)
         started.append(srv)
         return srv
 

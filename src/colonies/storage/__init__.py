@@ -7,9 +7,13 @@ from .sqlstore import SQLStore
 
 
 async def open_store(url: str) -> SQLStore:
-    """Open a store from a URL: ``sqlite:///path/to.db`` (or a bare path)."""
+    """Open a store from a URL: ``sqlite:///path/to.db`` (or a bare path) or ``postgresql://user@host/db``."""
     if url.startswith(("postgres://", "postgresql://")):
-        raise StorageError("PostgreSQL support arrives with the PostgreSQL backend; use a sqlite:/// URL")
+        from .postgres import PostgresDriver
+
+        pg = PostgresDriver(url)
+        await pg.open()
+        return SQLStore(pg)
     from .sqlite import SQLiteDriver
 
     path = url.removeprefix("sqlite:///") if url.startswith("sqlite:///") else url.removeprefix("sqlite://")

@@ -326,8 +326,10 @@ def _remove_executor(tx: Tx, colonyname: str, executorname: str, now: int) -> li
     tx.run("remove_executor_functions", colonyname=colonyname, executorname=executorname)
     tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=ExecutorState.UNREGISTERED)
     requeued = []
-    for proc in tx.all("get_executor_running", executorid=executor["executorid"], colonyname=colonyname):
-        requeued.append(_requeue(tx, proc, now, retry=0))
+    for candidate in tx.all("get_executor_running", executorid=executor["executorid"], colonyname=colonyname):
+        proc = _lock(tx, candidate["processid"])
+        if proc is not None and proc["state"] == RUNNING:
+            requeued.append(_requeue(tx, proc, now, retry=0))
     return requeued
 
 
@@ -407,6 +409,14 @@ def _assign_process(tx: Tx, colonyname: str, executor: Row, executorid: str, cpu
     return row
 
 
+def _lock(tx: Tx, processid: str) -> Row | None:
+    """The process, locked for this transaction (its graph first, so every job locks in the same order)."""
+    row = tx.one("get_process", processid=processid)
+    if row is not None and row["processgraphid"]:
+        tx.one("lock_graph", processgraphid=row["processgraphid"])
+    return tx.one("lock_process", processid=processid) if row is not None else None
+
+
 def _check_assigned(row: Row | None, processid: str, executorid: str) -> Row:
     if row is None:
         raise NotFound(f"Process with id {processid} does not exist")
@@ -420,7 +430,7 @@ def _check_assigned(row: Row | None, processid: str, executorid: str) -> Row:
 def _close_process(
     tx: Tx, processid: str, executorid: str, executorname: str, success: bool, values: str, now: int
 ) -> list[Row]:
-    row = _check_assigned(tx.one("get_process", processid=processid), processid, executorid)
+    row = _check_assigned(_lock(tx, processid), processid, executorid)
     if success:
         output = values if values != "[]" else row["output"]
         tx.run("close_process", processid=processid, state=SUCCESS, now=now, output=output, errors=row["errors"])
@@ -495,6 +505,7 @@ def _resolve_after_close(tx: Tx, row: Row, success: bool, now: int) -> list[Row]
 
 
 def _update_graph_state(tx: Tx, graphid: str, now: int) -> None:
+    tx.one("lock_graph", processgraphid=graphid)  # counts below then see every committed change of the graph
     graph = tx.one("get_graph", processgraphid=graphid)
     if graph is None:
         return
@@ -508,12 +519,12 @@ def _update_graph_state(tx: Tx, graphid: str, now: int) -> None:
 
 
 def _set_output(tx: Tx, processid: str, executorid: str, out: str) -> None:
-    _check_assigned(tx.one("get_process", processid=processid), processid, executorid)
+    _check_assigned(_lock(tx, processid), processid, executorid)
     tx.run("set_process_output", processid=processid, output=out)
 
 
 def _cancel_process(tx: Tx, processid: str, now: int) -> list[Row]:
-    row = tx.one("get_process", processid=processid)
+    row = _lock(tx, processid)
     if row is None:
         raise NotFound(f"Process with id {processid} does not exist")
     if row["processgraphid"]:
@@ -526,7 +537,7 @@ def _cancel_process(tx: Tx, processid: str, now: int) -> list[Row]:
 
 
 def _remove_process(tx: Tx, processid: str) -> None:
-    row = tx.one("get_process", processid=processid)
+    row = _lock(tx, processid)
     if row is None:
         raise NotFound(f"Process with id {processid} does not exist")
     if row["processgraphid"]:
@@ -551,7 +562,7 @@ def _requeue(tx: Tx, row: Row, now: int, retry: int) -> Row:
 
 
 def _release_process(tx: Tx, processid: str, now: int) -> list[Row]:
-    row = tx.one("get_process", processid=processid)
+    row = _lock(tx, processid)
     if row is None or row["state"] != RUNNING:
         return []
     return [_requeue(tx, row, now, retry=0)]
@@ -569,12 +580,18 @@ def _fail(tx: Tx, row: Row, errors: list[str], now: int) -> list[Row]:
 
 def _expire_processes(tx: Tx, now: int) -> list[Row]:
     changed: list[Row] = []
-    for row in tx.all("get_expired_running", now=now):
+    for candidate in tx.all("get_expired_running", now=now):
+        row = _lock(tx, candidate["processid"])  # re-read under lock: the executor may have closed it meanwhile
+        if row is None or row["state"] != RUNNING or not 0 < row["execdeadline"] < now:
+            continue
         if row["maxretries"] > -1 and row["retries"] >= row["maxretries"]:
             changed += _fail(tx, row, ["Maximum execution time limit exceeded"], now)
         else:
             changed.append(_requeue(tx, row, now, retry=1))
-    for row in tx.all("get_expired_waiting", now=now):
+    for candidate in tx.all("get_expired_waiting", now=now):
+        row = _lock(tx, candidate["processid"])
+        if row is None or row["state"] != WAITING or not 0 < row["waitdeadline"] < now:
+            continue
         changed += _fail(tx, row, ["Maximum waiting time limit exceeded"], now)
     return changed
 
@@ -604,6 +621,7 @@ def _get_graphs(tx: Tx, colonyname: str, state: int, count: int) -> list[tuple[R
 
 
 def _remove_graph(tx: Tx, processgraphid: str) -> None:
+    tx.one("lock_graph", processgraphid=processgraphid)
     graph = tx.one("get_graph", processgraphid=processgraphid)
     if graph is None:
         raise NotFound(f"Workflow with id {processgraphid} does not exist")
@@ -642,7 +660,7 @@ def _cancel_graph(tx: Tx, processgraphid: str, now: int) -> list[Row]:
 def _add_child(
     tx: Tx, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row]
 ) -> Row:
-    parent = _check_assigned(tx.one("get_process", processid=parentid), parentid, executorid)
+    parent = _check_assigned(_lock(tx, parentid), parentid, executorid)
     graphid = parent["processgraphid"]
     if not graphid:
         raise BadRequest("Parent process does not belong to a workflow")
@@ -675,7 +693,7 @@ def _add_child(
 
 
 def _add_attribute(tx: Tx, attribute: Row, executorid: str) -> Row:
-    proc = _check_assigned(tx.one("get_process", processid=attribute["targetid"]), attribute["targetid"], executorid)
+    proc = _check_assigned(_lock(tx, attribute["targetid"]), attribute["targetid"], executorid)
     attribute = {**attribute, "targetprocessgraphid": proc["processgraphid"], "state": proc["state"]}
     if tx.one("get_attribute", attributeid=attribute["attributeid"]):
         raise BadRequest(f"Attribute {attribute['key']} already exists on process {attribute['targetid']}")
@@ -685,7 +703,7 @@ def _add_attribute(tx: Tx, attribute: Row, executorid: str) -> Row:
 
 def _add_log(tx: Tx, log: Row, executorid: str | None) -> None:
     if executorid is not None:
-        _check_assigned(tx.one("get_process", processid=log["processid"]), log["processid"], executorid)
+        _check_assigned(_lock(tx, log["processid"]), log["processid"], executorid)
     tx.run("add_log", **log)
 
 

@@ -318,3 +318,11 @@ WHERE colonyname = :colonyname AND executorname = :executorname ORDER BY timesta
 SELECT processid, colonyname, executorname, message, timestamp FROM logs
 WHERE colonyname = :colonyname AND timestamp > :since AND instr(message, :text) > 0
 ORDER BY timestamp DESC LIMIT :count;
+
+-- Locks: SQLite has one writer, so reading is enough; PostgreSQL takes row locks here (graph first, then process).
+
+-- name: lock_process
+SELECT * FROM processes WHERE processid = :processid;
+
+-- name: lock_graph
+SELECT processgraphid FROM processgraphs WHERE processgraphid = :processgraphid;

@@ -1,0 +1,148 @@
+-- Colonies schema for PostgreSQL. Times are BIGINT Unix nanoseconds (0 = unset); lists and objects are JSON text
+-- (the same row shapes as the SQLite store, so the storage logic and the views are shared).
+
+CREATE TABLE IF NOT EXISTS server (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    serverid TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS colonies (
+    name TEXT PRIMARY KEY,
+    colonyid TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    userid TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    phone TEXT NOT NULL DEFAULT '',
+    PRIMARY KEY (colonyname, name)
+);
+CREATE INDEX IF NOT EXISTS users_id ON users (colonyname, userid);
+
+CREATE TABLE IF NOT EXISTS executors (
+    colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL,
+    executorid TEXT NOT NULL,
+    executortype TEXT NOT NULL,
+    state BIGINT NOT NULL,
+    requirefuncreg BIGINT NOT NULL DEFAULT 0,
+    commissiontime BIGINT NOT NULL DEFAULT 0,
+    lastheardfromtime BIGINT NOT NULL DEFAULT 0,
+    locationname TEXT NOT NULL DEFAULT '',
+    capabilities TEXT NOT NULL DEFAULT '{}',
+    allocations TEXT NOT NULL DEFAULT '{}',
+    blueprintid TEXT NOT NULL DEFAULT '',
+    blueprintgen BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (colonyname, executorname)
+);
+CREATE INDEX IF NOT EXISTS executors_id ON executors (colonyname, executorid);
+
+CREATE TABLE IF NOT EXISTS functions (
+    functionid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL,
+    executortype TEXT NOT NULL,
+    funcname TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    args TEXT NOT NULL DEFAULT '[]',
+    counter BIGINT NOT NULL DEFAULT 0,
+    minwaittime DOUBLE PRECISION NOT NULL DEFAULT 0,
+    maxwaittime DOUBLE PRECISION NOT NULL DEFAULT 0,
+    minexectime DOUBLE PRECISION NOT NULL DEFAULT 0,
+    maxexectime DOUBLE PRECISION NOT NULL DEFAULT 0,
+    avgwaittime DOUBLE PRECISION NOT NULL DEFAULT 0,
+    avgexectime DOUBLE PRECISION NOT NULL DEFAULT 0,
+    locationname TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS functions_executor ON functions (colonyname, executorname, funcname);
+
+CREATE TABLE IF NOT EXISTS processes (
+    seq BIGSERIAL,
+    processid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    executortype TEXT NOT NULL,
+    executornames TEXT NOT NULL DEFAULT '[]',
+    locationname TEXT NOT NULL DEFAULT '',
+    state BIGINT NOT NULL,
+    isassigned BIGINT NOT NULL DEFAULT 0,
+    assignedexecutorid TEXT NOT NULL DEFAULT '',
+    waitforparents BIGINT NOT NULL DEFAULT 0,
+    prioritytime BIGINT NOT NULL,
+    submissiontime BIGINT NOT NULL,
+    starttime BIGINT NOT NULL DEFAULT 0,
+    endtime BIGINT NOT NULL DEFAULT 0,
+    waitdeadline BIGINT NOT NULL DEFAULT 0,
+    execdeadline BIGINT NOT NULL DEFAULT 0,
+    retries BIGINT NOT NULL DEFAULT 0,
+    maxretries BIGINT NOT NULL DEFAULT 0,
+    maxexectime BIGINT NOT NULL DEFAULT 0,
+    maxwaittime BIGINT NOT NULL DEFAULT 0,
+    cpu BIGINT NOT NULL DEFAULT 0,
+    mem BIGINT NOT NULL DEFAULT 0,
+    storage BIGINT NOT NULL DEFAULT 0,
+    nodes BIGINT NOT NULL DEFAULT 0,
+    processes BIGINT NOT NULL DEFAULT 0,
+    processespernode BIGINT NOT NULL DEFAULT 0,
+    funcname TEXT NOT NULL DEFAULT '',
+    nodename TEXT NOT NULL DEFAULT '',
+    label TEXT NOT NULL DEFAULT '',
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT '',
+    processgraphid TEXT NOT NULL DEFAULT '',
+    parents TEXT NOT NULL DEFAULT '[]',
+    children TEXT NOT NULL DEFAULT '[]',
+    input TEXT NOT NULL DEFAULT '[]',
+    output TEXT NOT NULL DEFAULT '[]',
+    errors TEXT NOT NULL DEFAULT '[]',
+    spec TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS processes_assign ON processes (colonyname, executortype, prioritytime)
+    WHERE state = 0 AND isassigned = 0 AND waitforparents = 0;
+CREATE INDEX IF NOT EXISTS processes_colony_state ON processes (colonyname, state, prioritytime);
+CREATE INDEX IF NOT EXISTS processes_colony_start ON processes (colonyname, state, starttime);
+CREATE INDEX IF NOT EXISTS processes_colony_end ON processes (colonyname, state, endtime);
+CREATE INDEX IF NOT EXISTS processes_graph ON processes (processgraphid);
+CREATE INDEX IF NOT EXISTS processes_running ON processes (execdeadline) WHERE state = 1 AND maxexectime > 0;
+CREATE INDEX IF NOT EXISTS processes_waitdeadline ON processes (waitdeadline) WHERE state = 0 AND waitdeadline > 0;
+CREATE INDEX IF NOT EXISTS processes_assigned ON processes (assignedexecutorid, state);
+
+CREATE TABLE IF NOT EXISTS attributes (
+    seq BIGSERIAL,
+    attributeid TEXT PRIMARY KEY,
+    targetid TEXT NOT NULL,
+    targetcolonyname TEXT NOT NULL,
+    targetprocessgraphid TEXT NOT NULL DEFAULT '',
+    state BIGINT NOT NULL DEFAULT 0,
+    attributetype BIGINT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    added BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS attributes_target ON attributes (targetid);
+
+CREATE TABLE IF NOT EXISTS processgraphs (
+    processgraphid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    rootprocessids TEXT NOT NULL DEFAULT '[]',
+    state BIGINT NOT NULL,
+    submissiontime BIGINT NOT NULL,
+    starttime BIGINT NOT NULL DEFAULT 0,
+    endtime BIGINT NOT NULL DEFAULT 0,
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS processgraphs_colony ON processgraphs (colonyname, state, submissiontime);
+
+CREATE TABLE IF NOT EXISTS logs (
+    logid BIGSERIAL PRIMARY KEY,
+    processid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    executorname TEXT NOT NULL,
+    message TEXT NOT NULL,
+    timestamp BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS logs_process ON logs (processid, timestamp);
+CREATE INDEX IF NOT EXISTS logs_executor ON logs (executorname, timestamp);
+CREATE INDEX IF NOT EXISTS logs_colony ON logs (colonyname, timestamp);
