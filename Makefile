@@ -16,8 +16,9 @@ install: $(VENV)/.installed
 test: install
 	$(PY) -m pytest -q
 
+# The secure multi-party computation example end to end (examples/smpc/demo.sh prints each command it runs).
 demo: install
-	$(PY) examples/demo.py
+	PATH="$(abspath $(VENV))/bin:$$PATH" bash examples/smpc/demo.sh
 
 bench: install
 	$(PY) benchmarks/bench.py
