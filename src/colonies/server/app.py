@@ -57,6 +57,9 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
             await storage.set_server_id(settings.server_id)
         state.storage = storage
         state.started = time.time()
+        if storage.replicated:  # other replicas' events wake our long-polls and subscriptions, and ours theirs
+            state.events.relay = storage.relay
+            storage.start_events(state.events.deliver_remote)
         app.state.colonies = state
         loops = [asyncio.create_task(timeout_loop(state), name="timeouts")]
         try:

@@ -8,7 +8,7 @@ of colony A never wakes an executor of colony B.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -74,8 +74,21 @@ class Subscription:
             self.queue.put_nowait(row)
 
 
+#: What crosses between replicas: enough of a process to route the event (subscribers re-read the process).
+SUMMARY_KEYS = ("processid", "colonyname", "executortype", "state", "waitforparents", "isassigned", "executornames",
+                "locationname", "cpu", "mem")  # fmt: skip
+
+
+def summary(row: Row) -> Row:
+    return {key: row[key] for key in SUMMARY_KEYS}
+
+
 class EventBus:
-    def __init__(self) -> None:
+    """Routes process events to local long-polls and subscriptions; ``relay`` (if set) forwards them to the other
+    server replicas, whose buses receive them through ``deliver_remote``."""
+
+    def __init__(self, relay: Callable[[list[Row]], None] | None = None) -> None:
+        self.relay = relay
         self._waiters: dict[tuple[str, str], list[Waiter]] = {}
         self._by_process: dict[str, list[Subscription]] = {}
         self._by_type: dict[tuple[str, str, int], list[Subscription]] = {}
@@ -140,9 +153,16 @@ class EventBus:
 
     def publish(self, rows: Iterable[Row | None]) -> None:
         """Announce processes whose state changed (call after the change is committed)."""
+        present = [row for row in rows if row is not None]
+        if not present:
+            return
+        self.deliver_remote(present)
+        if self.relay is not None:
+            self.relay([summary(row) for row in present])
+
+    def deliver_remote(self, rows: Iterable[Row]) -> None:
+        """Deliver events to this replica's listeners only."""
         for row in rows:
-            if row is None:
-                continue
             state = row["state"]
             for sub in self._by_process.get(row["processid"], ()):
                 if reached(sub.state, state):

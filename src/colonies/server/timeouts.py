@@ -16,9 +16,11 @@ async def timeout_loop(state: ServerState) -> None:
     period = state.settings.timeout_check_period
     while True:
         try:
-            changed = await state.storage.expire_processes(time.time_ns())
-            if changed:
-                state.events.publish(changed)
+            # With replicas, only the leader (advisory lock holder) runs this; the others stand by.
+            if await state.storage.is_leader():
+                changed = await state.storage.expire_processes(time.time_ns())
+                if changed:
+                    state.events.publish(changed)
         except asyncio.CancelledError:
             raise
         except Exception:

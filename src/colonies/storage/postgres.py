@@ -9,7 +9,11 @@ advisory lock, so replicas starting together do not race.
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
+import os
 import re
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -23,6 +27,12 @@ from .base import Row, StorageError, UniqueViolation
 from .queries import load_sql, parse_queries
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+#: NOTIFY channel carrying process events between replicas.
+EVENTS_CHANNEL = "colonies_events"
+#: Advisory lock held by the replica that runs the background duties (timeouts, crons, ...).
+LEADER_LOCK = 0x636F6C6F6E6C6472
 
 #: Advisory lock key used while creating the schema ("colonies" in ASCII).
 SCHEMA_LOCK = 0x636F6C6F6E696573
@@ -60,6 +70,10 @@ class PostgresDriver:
         self.queries = {name: to_psycopg(sql) for name, sql in parse_queries(load_sql("postgres", "queries.sql")).items()}
         self._pool: ConnectionPool | None = None
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pg")
+        self._leader_conn: psycopg.Connection[Any] | None = None
+        self._leading = False
+        self._origin = ""
+        self._stop: threading.Event | None = None
 
     async def open(self) -> None:
         pool = ConnectionPool(self.url, min_size=2, max_size=self.pool_size, open=False,
@@ -76,7 +90,72 @@ class PostgresDriver:
         tx.conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
         tx.conn.execute(load_sql("postgres", "schema.sql"))
 
+    # -- replicas: events over LISTEN/NOTIFY, leadership over an advisory lock ------------------------------------
+
+    def start_events(self, loop: asyncio.AbstractEventLoop, on_remote: Callable[[list[Row]], None]) -> None:
+        """Listen for other replicas' events on a dedicated connection (a thread; reconnects on failure)."""
+        self._origin = os.urandom(8).hex()
+        self._stop = threading.Event()
+        thread = threading.Thread(target=self._listen, args=(loop, on_remote), name="pg-listen", daemon=True)
+        thread.start()
+
+    def _listen(self, loop: asyncio.AbstractEventLoop, on_remote: Callable[[list[Row]], None]) -> None:
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True) as conn:
+                    conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    while not self._stop.is_set():
+                        for note in conn.notifies(timeout=1.0):
+                            origin, _, payload = note.payload.partition(" ")
+                            if origin != self._origin:
+                                loop.call_soon_threadsafe(on_remote, json.loads(payload))
+            except Exception as exc:  # noqa: BLE001 - keep listening whatever happened
+                if not self._stop.is_set():
+                    log.warning("event listener lost its connection (%s); reconnecting", exc)
+                    self._stop.wait(1.0)
+
+    def notify(self, rows: list[Row]) -> None:
+        """Send events to the other replicas (fire and forget, after the change is committed)."""
+        payload = f"{self._origin} {json.dumps(rows, separators=(',', ':'))}"
+        self._threads.submit(self._notify, payload)
+
+    def _notify(self, payload: str) -> None:
+        assert self._pool is not None
+        try:
+            with self._pool.connection() as conn:
+                conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+        except Exception as exc:  # noqa: BLE001 - another replica's long-poll falls back to its periodic re-check
+            log.warning("could not notify other replicas: %s", exc)
+
+    async def is_leader(self) -> bool:
+        """Whether this replica holds the leader lock (taking it if free). A dead leader's connection closes and
+        the lock is released, so another replica takes over at its next check."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._try_lead)
+
+    def _try_lead(self) -> bool:
+        try:
+            if self._leader_conn is None or self._leader_conn.closed:
+                self._leader_conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
+                self._leading = False
+            if not self._leading:
+                row = self._leader_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
+                self._leading = bool(row and row[0])
+            else:
+                self._leader_conn.execute("SELECT 1")  # still connected, so still holding the lock
+            return self._leading
+        except psycopg.Error as exc:
+            log.warning("leader check failed: %s", exc)
+            if self._leader_conn is not None:
+                self._leader_conn.close()
+            self._leader_conn = None
+            self._leading = False
+            return False
+
     async def close(self) -> None:
+        if getattr(self, "_stop", None) is not None:
+            self._stop.set()
+        if self._leader_conn is not None:
+            self._leader_conn.close()
         if self._pool is not None:
             await asyncio.get_running_loop().run_in_executor(self._threads, self._pool.close)
             self._pool = None

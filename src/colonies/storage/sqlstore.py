@@ -7,6 +7,7 @@ checks inside the write job, so two callers racing on one process cannot both wi
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -34,6 +35,26 @@ class SQLStore:
 
     async def close(self) -> None:
         await self.driver.close()
+
+    # -- replicas -----------------------------------------------------------------------------------------------
+
+    @property
+    def replicated(self) -> bool:
+        """True when other server processes may share this database (PostgreSQL)."""
+        return hasattr(self.driver, "notify")
+
+    def start_events(self, on_remote: Any) -> None:
+        if self.replicated:
+            self.driver.start_events(asyncio.get_running_loop(), on_remote)  # type: ignore[attr-defined]
+
+    def relay(self, rows: list[Row]) -> None:
+        self.driver.notify(rows)  # type: ignore[attr-defined]
+
+    async def is_leader(self) -> bool:
+        """Whether this server runs the background duties; always true for a single-process database."""
+        if not self.replicated:
+            return True
+        return await self.driver.is_leader()  # type: ignore[attr-defined, no-any-return]
 
     # -- server -------------------------------------------------------------------------------------------------
 
