@@ -118,10 +118,11 @@ def drop_database(url: str) -> None:
 
 
 def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, port: int | None = None,
-                 backend: str = "sqlite") -> Server:  # fmt: skip
-    prvkey = crypto.generate_prvkey()
+                 backend: str = "sqlite", db: str | None = None, prvkey: str | None = None) -> Server:  # fmt: skip
+    """A server subprocess; pass ``db`` (and the same ``prvkey``) to start another replica on one database."""
+    prvkey = prvkey or crypto.generate_prvkey()
     port = port or free_port()
-    db = fresh_database(backend, tmp_dir)
+    db = db or fresh_database(backend, tmp_dir)
     args = [sys.executable, "-m", "colonies", "server", "start", "--host", "127.0.0.1", "--port", str(port),
             "--db", db, "--server-id", crypto.id_from_prvkey(prvkey), *extra]  # fmt: skip
     full_env = {**os.environ, **(env or {})}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,9 +35,19 @@ def validation_message(exc: ValidationError) -> str:
 
 
 async def dispatch(state: ServerState, body: bytes) -> tuple[int, bytes]:
-    """Handle one RPC body; returns (HTTP status, reply body)."""
+    """Handle one RPC body; returns (HTTP status, reply body), and records it in the metrics."""
+    started = time.perf_counter()
+    seen: list[str] = [""]  # the payload type, once the envelope parses
+    status, reply = await _dispatch(state, body, seen)
+    if state.metrics is not None:
+        state.metrics.observe(seen[0], status, started)
+    return status, reply
+
+
+async def _dispatch(state: ServerState, body: bytes, seen: list[str]) -> tuple[int, bytes]:
     try:
         env = envelope.Envelope.parse(body)
+        seen[0] = env.payloadtype
         entry = HANDLERS.get(env.payloadtype)
         if env.payloadtype in UNSIGNED:
             caller = ""

@@ -21,6 +21,7 @@ from ..storage import SQLStore, open_store
 from .api import APIEndpoint
 from .context import ServerState
 from .events import EventBus
+from .metrics import Metrics, install_collector, metrics_endpoint
 from .pubsub import PubSubEndpoint
 from .timeouts import timeout_loop
 
@@ -49,6 +50,11 @@ class ColoniesApp:
 
 def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp:
     state = ServerState(storage=store, events=EventBus(), settings=settings)  # type: ignore[arg-type]
+    state.metrics = Metrics()
+    install_collector(state.metrics)
+
+    async def metrics(request: Request) -> Response:
+        return await metrics_endpoint(state, request)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -74,6 +80,7 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
     routes = [
         Route("/api", api, methods=["POST", "GET", "OPTIONS"]),
         Route("/health", health, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/pubsub", PubSubEndpoint(state)),
     ]
     middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])]

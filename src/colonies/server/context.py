@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from ..settings import Settings
 from ..storage import SQLStore
@@ -18,6 +19,9 @@ class ServerState:
     events: EventBus
     settings: Settings
     started: float = 0.0
+    #: Whether this replica currently runs the background duties (set by the timeout loop).
+    leader: bool = False
+    metrics: Any = None
 
 
 class Context:

@@ -17,7 +17,8 @@ async def timeout_loop(state: ServerState) -> None:
     while True:
         try:
             # With replicas, only the leader (advisory lock holder) runs this; the others stand by.
-            if await state.storage.is_leader():
+            state.leader = await state.storage.is_leader()
+            if state.leader:
                 changed = await state.storage.expire_processes(time.time_ns())
                 if changed:
                     state.events.publish(changed)

@@ -29,19 +29,22 @@ from .queries import load_sql, parse_queries
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
-#: NOTIFY channel carrying process events between replicas.
-EVENTS_CHANNEL = "colonies_events"
-#: Advisory lock held by the replica that runs the background duties (timeouts, crons, ...).
-LEADER_LOCK = 0x636F6C6F6E6C6472
+#: Advisory lock class of the leader lock; the object is a hash of the schema, so several Colonies deployments (or
+#: test runs) can share one PostgreSQL database, each with its own leader. The NOTIFY channel is per schema too.
+LEADER_LOCK_CLASS = 0x636F6C6F
 
-#: Advisory lock key used while creating the schema ("colonies" in ASCII).
-SCHEMA_LOCK = 0x636F6C6F6E696573
+#: Advisory lock class used while creating the schema (one lock per schema).
+SCHEMA_LOCK_CLASS = 0x636F6C73
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
 def to_psycopg(sql: str) -> str:
     """``:name`` placeholders (shared style of the .sql files) → psycopg's ``%(name)s``; ``::casts`` untouched."""
     return _PARAM.sub(r"%(\1)s", sql.replace("%", "%%"))
+
+
+def _schema_identity(tx: PostgresTx) -> Row:
+    return tx.conn.execute("SELECT current_schema() AS s, hashtext(current_schema()) AS h").fetchone()  # type: ignore[return-value]
 
 
 class PostgresTx:
@@ -74,6 +77,9 @@ class PostgresDriver:
         self._leading = False
         self._origin = ""
         self._stop: threading.Event | None = None
+        self.schema = ""
+        self._schema_hash = 0
+        self.channel = "colonies_events"
 
     async def open(self) -> None:
         pool = ConnectionPool(self.url, min_size=2, max_size=self.pool_size, open=False,
@@ -84,10 +90,13 @@ class PostgresDriver:
             raise StorageError(f"cannot connect to PostgreSQL: {exc}") from None
         self._pool = pool
         await self._execute(self._create_schema, ())
+        row = await self._execute(_schema_identity, ())
+        self.schema, self._schema_hash = row["s"], row["h"]
+        self.channel = f"colonies_events_{self._schema_hash & 0xFFFFFFFF:08x}"
 
     @staticmethod
     def _create_schema(tx: PostgresTx) -> None:
-        tx.conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+        tx.conn.execute("SELECT pg_advisory_xact_lock(%s, hashtext(current_schema()))", (SCHEMA_LOCK_CLASS,))
         tx.conn.execute(load_sql("postgres", "schema.sql"))
 
     # -- replicas: events over LISTEN/NOTIFY, leadership over an advisory lock ------------------------------------
@@ -103,7 +112,7 @@ class PostgresDriver:
         while not self._stop.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
-                    conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    conn.execute(f"LISTEN {self.channel}")
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             origin, _, payload = note.payload.partition(" ")
@@ -123,7 +132,7 @@ class PostgresDriver:
         assert self._pool is not None
         try:
             with self._pool.connection() as conn:
-                conn.execute("SELECT pg_notify(%s, %s)", (EVENTS_CHANNEL, payload))
+                conn.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
         except Exception as exc:  # noqa: BLE001 - another replica's long-poll falls back to its periodic re-check
             log.warning("could not notify other replicas: %s", exc)
 
@@ -138,7 +147,9 @@ class PostgresDriver:
                 self._leader_conn = psycopg.connect(self.url, autocommit=True, connect_timeout=5)
                 self._leading = False
             if not self._leading:
-                row = self._leader_conn.execute("SELECT pg_try_advisory_lock(%s)", (LEADER_LOCK,)).fetchone()
+                row = self._leader_conn.execute(
+                    "SELECT pg_try_advisory_lock(%s, %s)", (LEADER_LOCK_CLASS, self._schema_hash)
+                ).fetchone()
                 self._leading = bool(row and row[0])
             else:
                 self._leader_conn.execute("SELECT 1")  # still connected, so still holding the lock

@@ -68,6 +68,10 @@ class SQLStore:
     async def get_statistics(self, colonyname: str = "") -> dict[str, int]:
         return await self.driver.read(_statistics, colonyname)
 
+    async def get_queue_depths(self) -> list[Row]:
+        """Waiting processes per (colonyname, executortype), for /metrics."""
+        return await self.driver.read(lambda tx: tx.all("count_waiting_by_type"))
+
     # -- colonies -----------------------------------------------------------------------------------------------
 
     async def add_colony(self, name: str, colonyid: str) -> None:

@@ -179,6 +179,9 @@ ORDER BY submissiontime LIMIT 1000;
 -- name: count_processes
 SELECT state, count(*) AS n FROM processes WHERE (:colonyname = '' OR colonyname = :colonyname) GROUP BY state;
 
+-- name: count_waiting_by_type
+SELECT colonyname, executortype, count(*) AS n FROM processes WHERE state = 0 GROUP BY colonyname, executortype;
+
 -- name: count_graph_process_states
 SELECT state, count(*) AS n FROM processes WHERE processgraphid = :processgraphid GROUP BY state;
 

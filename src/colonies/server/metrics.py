@@ -1,0 +1,78 @@
+"""GET /metrics in Prometheus format: RPC counts and latencies (recorded per request), and gauges read at scrape
+time (queue depth, processes by state, long-polls waiting, leadership)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..types import ProcessState
+from .context import ServerState
+from .handlers import HANDLERS
+
+
+class Metrics:
+    """One registry per server app (several apps may live in one test process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter("colonies_rpc_requests", "RPC requests by message type and HTTP status",
+                                ["msgtype", "status"], registry=self.registry)  # fmt: skip
+        self.latency = Histogram(
+            "colonies_rpc_duration_seconds", "RPC handling time by message type (assign includes its long-poll)",
+            ["msgtype"], registry=self.registry,
+            buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+        )  # fmt: skip
+        #: Filled in by the scrape-time collector; here so the gauges live in the same registry.
+        self.snapshot: dict[str, Any] = {}
+
+    def observe(self, msgtype: str, status: int, started: float) -> None:
+        # Unknown payload types are folded into one label so a client cannot blow up the label set.
+        label = msgtype if msgtype in HANDLERS else "unknown"
+        self.requests.labels(label, str(status)).inc()
+        self.latency.labels(label).observe(time.perf_counter() - started)
+
+
+class _StateCollector(Collector):
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        snap = self.metrics.snapshot
+        depth = GaugeMetricFamily("colonies_queue_depth", "Waiting processes", labels=["colony", "executortype"])
+        for row in snap.get("depths", ()):
+            depth.add_metric([row["colonyname"], row["executortype"]], row["n"])
+        yield depth
+        procs = GaugeMetricFamily("colonies_processes", "Processes by state", labels=["state"])
+        stats = snap.get("stats", {})
+        for state, key in ((ProcessState.WAITING, "waitingprocesses"), (ProcessState.RUNNING, "runningprocesses"),
+                           (ProcessState.SUCCESS, "successfulprocesses"), (ProcessState.FAILED, "failedprocesses"),
+                           (ProcessState.CANCELLED, "cancelledprocesses")):  # fmt: skip
+            procs.add_metric([state.name.lower()], stats.get(key, 0))
+        yield procs
+        yield GaugeMetricFamily("colonies_assign_waiters", "Executors blocked in an assign long-poll",
+                                value=snap.get("waiters", 0))  # fmt: skip
+        yield GaugeMetricFamily("colonies_leader", "1 if this replica runs the background duties",
+                                value=1 if snap.get("leader") else 0)  # fmt: skip
+
+
+def install_collector(metrics: Metrics) -> None:
+    metrics.registry.register(_StateCollector(metrics))
+
+
+async def metrics_endpoint(state: ServerState, request: Request) -> Response:
+    metrics = state.metrics
+    metrics.snapshot = {
+        "depths": await state.storage.get_queue_depths(),
+        "stats": await state.storage.get_statistics(),
+        "waiters": state.events.waiting_count(),
+        "leader": state.leader,
+    }
+    return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4; charset=utf-8")
