@@ -31,6 +31,20 @@ def default_data_dir() -> str:
 
 
 def default_db_url() -> str:
+    """``COLONIES_DB_URL``; else a PostgreSQL URL from the Go server's ``COLONIES_DB_HOST/_PORT/_USER/_PASSWORD``
+    (and ``COLONIES_DB_NAME``, default ``postgres`` as there); else a SQLite file in the data directory."""
+    if os.environ.get("COLONIES_DB_URL"):
+        return os.environ["COLONIES_DB_URL"]
+    host = os.environ.get("COLONIES_DB_HOST", "")
+    if host and os.environ.get("COLONIES_DB_TYPE", "postgresql").lower() in ("postgresql", "postgres"):
+        from urllib.parse import quote
+
+        user = quote(os.environ.get("COLONIES_DB_USER", "postgres"), safe="")
+        password = os.environ.get("COLONIES_DB_PASSWORD", "")
+        auth = f"{user}:{quote(password, safe='')}" if password else user
+        port = os.environ.get("COLONIES_DB_PORT", "5432")
+        name = os.environ.get("COLONIES_DB_NAME", "postgres")
+        return f"postgresql://{auth}@{host}:{port}/{name}"
     return "sqlite:///" + os.path.join(default_data_dir(), "colonies.db")
 
 
@@ -58,7 +72,7 @@ class Settings:
         settings = cls(
             host=os.environ.get("COLONIES_SERVER_HOST_BIND", "0.0.0.0"),
             port=env_int("COLONIES_SERVER_HTTP_PORT", env_int("COLONIES_SERVER_PORT", 50080)),
-            db_url=os.environ.get("COLONIES_DB_URL") or default_db_url(),
+            db_url=default_db_url(),
             server_id=os.environ.get("COLONIES_SERVER_ID", ""),
             max_body_bytes=env_int("COLONIES_MAX_BODY_BYTES", 16 * 1024 * 1024),
         )
