@@ -113,7 +113,19 @@ def _server_id(server_id: str | None) -> str:
     return id_from_prvkey(key) if key else ""
 
 
-async def _serve(settings: Settings, setup: object = None) -> None:
+def redact_url(url: str) -> str:
+    """A database URL fit for a log line: the password is replaced."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+async def _serve(settings: Settings, setup: Any = None, on_started: Any = None) -> None:
+    """Open the store, run ``setup`` on it, serve; ``on_started`` runs once the port is really listening."""
     import uvicorn
 
     from ..server.app import create_app
@@ -121,17 +133,25 @@ async def _serve(settings: Settings, setup: object = None) -> None:
 
     store = await open_store(settings.db_url)
     if setup is not None:
-        await setup(store)  # type: ignore[operator]
+        await setup(store)
     config = uvicorn.Config(
         create_app(settings, store), host=settings.host, port=settings.port, log_level="warning",
         access_log=False, timeout_graceful_shutdown=2, ws_max_size=settings.max_body_bytes,
     )  # fmt: skip
-    await uvicorn.Server(config).serve()
+    server = uvicorn.Server(config)
+    serving = asyncio.ensure_future(server.serve())
+    while not server.started and not serving.done():
+        await asyncio.sleep(0.02)
+    if server.started and on_started is not None:
+        on_started()
+    await serving
 
 
 @server_app.command("start")
 def server_start(
-    host: str = typer.Option("0.0.0.0", "--host", help="Address to listen on."),
+    host: str | None = typer.Option(
+        None, "--host", help="Address to listen on (env COLONIES_SERVER_HOST_BIND, default 0.0.0.0)."
+    ),
     port: int | None = typer.Option(None, "--port", help="Port (env COLONIES_SERVER_PORT, default 50080)."),
     db: str | None = typer.Option(None, "--db", help="Database URL (default a SQLite file in the data dir)."),
     server_id: str | None = typer.Option(
@@ -149,10 +169,11 @@ def server_start(
     if not sid:
         typer.echo("warning: no server id given (COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY); "
                    "keeping the one stored in the database", err=True)  # fmt: skip
-    typer.echo(
-        f"Colonies server listening on {settings.host}:{settings.port}, database {settings.db_url}", err=True
-    )
-    asyncio.run(_serve(settings))
+    def started() -> None:
+        where = f"{settings.host}:{settings.port}, database {redact_url(settings.db_url)}"
+        typer.echo(f"Colonies server listening on {where}", err=True)
+
+    asyncio.run(_serve(settings, on_started=started))
 
 
 @app.command("dev")
@@ -207,10 +228,13 @@ def dev(
         f"export COLONIES_EXECUTOR_TYPE={executor_type}",
         f"export COLONIES_PRVKEY={prvkey}",
     ]
-    typer.echo("# Colonies development server; data in " + directory)
-    typer.echo("\n".join(lines), nl=True)
-    typer.echo(f"# listening on http://127.0.0.1:{settings.port} (Ctrl-C to stop)", err=True)
-    asyncio.run(_serve(settings, setup))
+    def started() -> None:  # printed once the port listens, so a script reading these lines can go ahead
+        typer.echo("# Colonies development server; data in " + directory)
+        typer.echo("\n".join(lines), nl=True)
+        sys.stdout.flush()
+        typer.echo(f"# listening on http://127.0.0.1:{settings.port} (Ctrl-C to stop)", err=True)
+
+    asyncio.run(_serve(settings, setup, started))
 
 
 #: Root flags that users also type after the subcommand, as the original allows (``process get -p X --json``).
