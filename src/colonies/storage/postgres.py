@@ -76,6 +76,7 @@ class PostgresDriver:
         self._leader_conn: psycopg.Connection[Any] | None = None
         self._leading = False
         self._origin = ""
+        self._pending: list[Row] = []
         self._stop: threading.Event | None = None
         self.schema = ""
         self._schema_hash = 0
@@ -124,15 +125,34 @@ class PostgresDriver:
                     self._stop.wait(1.0)
 
     def notify(self, rows: list[Row]) -> None:
-        """Send events to the other replicas (fire and forget, after the change is committed)."""
-        payload = f"{self._origin} {json.dumps(rows, separators=(',', ':'))}"
-        self._threads.submit(self._notify, payload)
+        """Send events to the other replicas (fire and forget, after the change is committed).
 
-    def _notify(self, payload: str) -> None:
+        Events published during one turn of the event loop go out together, in as few NOTIFYs as fit PostgreSQL's
+        8000-byte payload limit, so a burst of submits costs one round trip rather than one each."""
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._pending.extend(rows)
+
+    def _flush(self) -> None:
+        rows, self._pending = self._pending, []
+        payloads, batch, size = [], [], 0
+        for row in rows:
+            text = json.dumps(row, separators=(",", ":"))
+            if batch and size + len(text) > 7000:
+                payloads.append(f"{self._origin} [{','.join(batch)}]")
+                batch, size = [], 0
+            batch.append(text)
+            size += len(text) + 1
+        if batch:
+            payloads.append(f"{self._origin} [{','.join(batch)}]")
+        self._threads.submit(self._notify, payloads)
+
+    def _notify(self, payloads: list[str]) -> None:
         assert self._pool is not None
         try:
             with self._pool.connection() as conn:
-                conn.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
+                for payload in payloads:
+                    conn.execute("SELECT pg_notify(%s, %s)", (self.channel, payload))
         except Exception as exc:  # noqa: BLE001 - another replica's long-poll falls back to its periodic re-check
             log.warning("could not notify other replicas: %s", exc)
 
