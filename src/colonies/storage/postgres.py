@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from ..exceptions import ColoniesError
 from .base import Row, StorageError, UniqueViolation
-from .queries import load_sql, parse_queries
+from .queries import load_queries, load_sql
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class PostgresDriver:
     def __init__(self, url: str, pool_size: int = 16) -> None:
         self.url = url
         self.pool_size = pool_size
-        self.queries = {name: to_psycopg(sql) for name, sql in parse_queries(load_sql("postgres", "queries.sql")).items()}
+        self.queries = {name: to_psycopg(sql) for name, sql in load_queries("postgres").items()}
         self._pool: ConnectionPool | None = None
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pg")
         self._leader_conn: psycopg.Connection[Any] | None = None

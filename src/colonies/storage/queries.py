@@ -24,3 +24,8 @@ def parse_queries(text: str) -> dict[str, str]:
 
 def load_sql(backend: str, filename: str) -> str:
     return resources.files("colonies.storage").joinpath("sql", backend, filename).read_text()
+
+
+def load_queries(backend: str) -> dict[str, str]:
+    """The statements shared by every backend, overridden and completed by the backend's own."""
+    return {**parse_queries(load_sql("common", "queries.sql")), **parse_queries(load_sql(backend, "queries.sql"))}

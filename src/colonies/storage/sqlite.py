@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from ..exceptions import ColoniesError
 from .base import Row, StorageError, UniqueViolation
-from .queries import load_sql, parse_queries
+from .queries import load_queries, load_sql
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class SQLiteDriver:
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.queries = parse_queries(load_sql("sqlite", "queries.sql"))
+        self.queries = load_queries("sqlite")
         self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]] | None] = (
             queue.SimpleQueue()
         )
