@@ -193,18 +193,21 @@ class PostgresDriver:
         self._threads.shutdown(wait=False)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._execute(fn, args)
+        # Reads run in autocommit: no BEGIN/COMMIT round trips around a single SELECT.
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, True)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._execute(fn, args)
 
     async def _execute(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, False)
 
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
         assert self._pool is not None, "driver not open"
         try:
             with self._pool.connection() as conn:  # commits on success, rolls back on any exception
+                if conn.autocommit != autocommit:
+                    conn.autocommit = autocommit
                 return fn(PostgresTx(conn, self.queries), *args)
         except (ColoniesError, StorageError):
             raise

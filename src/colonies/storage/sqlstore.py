@@ -415,7 +415,8 @@ def _set_state(tx: Tx, processid: str, state: int) -> None:
 
 
 def _assign_process(tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int) -> Row | None:
-    tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
+    if now - (executor.get("lastheardfromtime") or 0) > 1_000_000_000:  # at most one write a second per executor
+        tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
     row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
                  executorname=executor["name"], locationname=executor.get("locationname") or "",
                  executorid=executorid, cpu=cpu, mem=mem, now=now)  # fmt: skip
@@ -435,11 +436,12 @@ def _assign_process(tx: Tx, colonyname: str, executor: Row, executorid: str, cpu
 
 
 def _lock(tx: Tx, processid: str) -> Row | None:
-    """The process, locked for this transaction (its graph first, so every job locks in the same order)."""
-    row = tx.one("get_process", processid=processid)
+    """The process, locked for this transaction, then its graph: every job locks a process before its graph
+    (assign included), so two jobs never wait on each other in opposite orders."""
+    row = tx.one("lock_process", processid=processid)
     if row is not None and row["processgraphid"]:
         tx.one("lock_graph", processgraphid=row["processgraphid"])
-    return tx.one("lock_process", processid=processid) if row is not None else None
+    return row
 
 
 def _check_assigned(row: Row | None, processid: str, executorid: str) -> Row:
@@ -458,12 +460,14 @@ def _close_process(
     row = _check_assigned(_lock(tx, processid), processid, executorid)
     if success:
         output = values if values != "[]" else row["output"]
-        tx.run("close_process", processid=processid, state=SUCCESS, now=now, output=output, errors=row["errors"])
+        closed = tx.one("close_process", processid=processid, state=SUCCESS, now=now, output=output,
+                        errors=row["errors"])  # fmt: skip
         _update_function_stats(tx, row, executorname, now)
     else:
-        tx.run("close_process", processid=processid, state=FAILED, now=now, output=row["output"], errors=values)
+        closed = tx.one("close_process", processid=processid, state=FAILED, now=now, output=row["output"],
+                        errors=values)  # fmt: skip
     _set_state(tx, processid, SUCCESS if success else FAILED)
-    changed = [tx.one("get_process", processid=processid)]
+    changed = [closed]
     if row["processgraphid"]:
         changed += _resolve_after_close(tx, row, success, now)
     return changed  # type: ignore[return-value]
@@ -521,10 +525,10 @@ def _resolve_after_close(tx: Tx, row: Row, success: bool, now: int) -> list[Row]
             frontier.extend(loads(proc["children"]))
             if proc["state"] == WAITING:
                 errors = [f"Parent process {row['processid']} ({row['nodename']}) failed"]
-                tx.run("close_process", processid=pid, state=FAILED, now=now, output=proc["output"],
-                       errors=dumps(errors))  # fmt: skip
+                failed = tx.one("close_process", processid=pid, state=FAILED, now=now, output=proc["output"],
+                                errors=dumps(errors))  # fmt: skip
                 _set_state(tx, pid, FAILED)
-                changed.append(tx.one("get_process", processid=pid))  # type: ignore[arg-type]
+                changed.append(failed)  # type: ignore[arg-type]
     _update_graph_state(tx, graphid, now)
     return changed
 
@@ -556,9 +560,10 @@ def _cancel_process(tx: Tx, processid: str, now: int) -> list[Row]:
         raise BadRequest("Process belongs to a workflow: cancel the entire workflow instead")
     if row["state"] not in (WAITING, RUNNING):
         raise BadRequest(f"Process {processid} cannot be cancelled in state {ProcessState(row['state']).name}")
-    tx.run("close_process", processid=processid, state=CANCELLED, now=now, output=row["output"], errors=row["errors"])
+    cancelled = tx.one("close_process", processid=processid, state=CANCELLED, now=now, output=row["output"],
+                       errors=row["errors"])  # fmt: skip
     _set_state(tx, processid, CANCELLED)
-    return [tx.one("get_process", processid=processid)]  # type: ignore[list-item]
+    return [cancelled]  # type: ignore[list-item]
 
 
 def _remove_process(tx: Tx, processid: str) -> None:
@@ -579,11 +584,11 @@ def _remove_all_processes(tx: Tx, colonyname: str, state: int) -> None:
 
 
 def _requeue(tx: Tx, row: Row, now: int, retry: int) -> Row:
-    tx.run("requeue_process", processid=row["processid"], now=now, retry=retry)
+    requeued = tx.one("requeue_process", processid=row["processid"], now=now, retry=retry)
     _set_state(tx, row["processid"], WAITING)
     if row["processgraphid"]:
         _update_graph_state(tx, row["processgraphid"], now)
-    return tx.one("get_process", processid=row["processid"])  # type: ignore[return-value]
+    return requeued  # type: ignore[return-value]
 
 
 def _release_process(tx: Tx, processid: str, now: int) -> list[Row]:
@@ -594,10 +599,10 @@ def _release_process(tx: Tx, processid: str, now: int) -> list[Row]:
 
 
 def _fail(tx: Tx, row: Row, errors: list[str], now: int) -> list[Row]:
-    tx.run("close_process", processid=row["processid"], state=FAILED, now=now, output=row["output"],
-           errors=dumps(errors))  # fmt: skip
+    failed = tx.one("close_process", processid=row["processid"], state=FAILED, now=now, output=row["output"],
+                    errors=dumps(errors))  # fmt: skip
     _set_state(tx, row["processid"], FAILED)
-    changed = [tx.one("get_process", processid=row["processid"])]
+    changed = [failed]
     if row["processgraphid"]:
         changed += _resolve_after_close(tx, row, False, now)
     return changed  # type: ignore[return-value]
@@ -673,7 +678,7 @@ def _cancel_graph(tx: Tx, processgraphid: str, now: int) -> list[Row]:
     changed = []
     for proc in tx.all("get_graph_processes", processgraphid=processgraphid):
         if proc["state"] in (WAITING, RUNNING):
-            tx.run("close_process", processid=proc["processid"], state=CANCELLED, now=now, output=proc["output"],
+            tx.one("close_process", processid=proc["processid"], state=CANCELLED, now=now, output=proc["output"],
                    errors=proc["errors"])  # fmt: skip
             _set_state(tx, proc["processid"], CANCELLED)
             changed.append(tx.one("get_process", processid=proc["processid"]))

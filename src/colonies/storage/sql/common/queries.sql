@@ -49,7 +49,7 @@ DELETE FROM logs WHERE colonyname = :name;
 SELECT count(*) AS n FROM colonies;
 
 -- name: get_member_executor
-SELECT executorname, executortype, state, locationname FROM executors
+SELECT executorname, executortype, state, locationname, lastheardfromtime FROM executors
 WHERE colonyname = :colonyname AND executorid = :id;
 
 -- name: get_member_user
@@ -182,13 +182,15 @@ UPDATE processes SET output = :output WHERE processid = :processid;
 
 -- name: close_process
 UPDATE processes SET state = :state, endtime = :now, output = :output, errors = :errors, execdeadline = 0
-WHERE processid = :processid;
+WHERE processid = :processid
+RETURNING *;
 
 -- name: requeue_process
 UPDATE processes SET state = 0, isassigned = 0, assignedexecutorid = '', starttime = 0, endtime = 0,
     execdeadline = 0, retries = retries + :retry,
     waitdeadline = CASE WHEN maxwaittime > 0 THEN :now + maxwaittime * 1000000000 ELSE 0 END
-WHERE processid = :processid;
+WHERE processid = :processid
+RETURNING *;
 
 -- name: release_parents_wait
 UPDATE processes SET waitforparents = 0,

@@ -1,7 +1,6 @@
 -- The PostgreSQL store's own statements (the rest are in ../common/queries.sql). Lists of ids are passed as JSON
 -- arrays (:ids) and expanded with jsonb. The assign claim uses FOR UPDATE SKIP LOCKED; the lock_* queries take
--- row locks, always the graph first, then the process (assign is the exception: it holds the process it claimed
--- and then locks the graph, which is safe because no graph-first job touches an eligible waiting process).
+-- row locks, always a process before its graph (as assign does), so jobs never wait on each other in a cycle.
 
 -- name: count_executors
 SELECT count(*) AS n,
