@@ -1,6 +1,6 @@
 """Throughput and latency benchmark for a Colonies server, driven from separate client processes.
 
-Four metrics, each against its own fresh colony (removed afterwards):
+Six metrics, each against its own fresh colony (removed afterwards):
 
 * ``submit``  -- submits/s: ``--clients`` processes submit ``--submits`` processes in total, back to back;
   wall time from a common start barrier to the last reply.
@@ -10,6 +10,12 @@ Four metrics, each against its own fresh colony (removed afterwards):
   process submits one process at a time; sample = ``t_assigned - t_submit_sent`` (``time.time_ns()`` in both).
 * ``chain``   -- ms per node of a ``--nodes``-node chain workflow (n0 -> n1 -> ...) run by one executor
   process, from submit until the graph is SUCCESS, divided by the node count; median of ``--chain-repeats``.
+* ``deep``    -- deep-queue drain: ``drain`` in a fresh colony (shallow rate), then a colony of its own
+  executortype pre-filled with ``--deep-queue`` waiting processes, of which ``--clients`` executors
+  assign+close the first ``--drain``; the figure is the ratio deep rate / shallow rate.
+* ``replicas`` -- ``--replicas`` servers on one PostgreSQL schema (only with ``--db postgresql://...``): the
+  ``--clients`` processes, spread round-robin over the servers, submit ``--submits`` processes and then drain
+  them; submits/s, assign+close/s, and a check that no process was assigned twice and every one was assigned.
 
 Without ``--host`` the benchmark starts its own server (``python -m colonies server start``) on a free port
 with a fresh SQLite database in a temp dir, and stops it at the end. Results are printed for humans and as one
@@ -18,6 +24,7 @@ JSON line per metric (lines starting with ``{``). Usage::
     .venv/bin/python benchmarks/bench.py                   # full run
     .venv/bin/python benchmarks/bench.py --quick           # smoke run, small counts
     .venv/bin/python benchmarks/bench.py --only drain --runs 3
+    .venv/bin/python benchmarks/bench.py --db postgresql://... --only deep,replicas
     .venv/bin/python benchmarks/bench.py --host 10.0.0.5 --port 50080 --server-prvkey <hex>
 """
 
@@ -54,8 +61,11 @@ from colonies import crypto, envelope
 from colonies.client import RPCClient
 from colonies.exceptions import ColoniesError
 
-METRICS = ("submit", "drain", "latency", "chain")
+METRICS = ("submit", "drain", "latency", "chain", "deep", "replicas")
+#: run when --only is not given; replicas only with a PostgreSQL --db (see parse_args)
+DEFAULT_METRICS = ("submit", "drain", "latency", "chain", "deep")
 EXECUTOR_TYPE = "bench"
+DEEP_EXECUTOR_TYPE = "bench-deep"  # the deep colony's own executortype: nothing else can assign its processes
 STOP_FUNC = "bench-stop"  # poison pill: a process with this funcname ends a long-running executor worker
 WORKER_TIMEOUT = (
     600.0  # upper bound for one metric's workers; a hang fails the run instead of blocking forever
@@ -67,6 +77,9 @@ TARGETS: dict[str, tuple[str, str, str, float]] = {
     "drain": ("assign+close per second", "processes/s", ">=", 500.0),
     "latency": ("submit-to-assign latency p50", "ms", "<=", 5.0),
     "chain": ("chain workflow time per node", "ms/node", "<=", 20.0),
+    "deep": ("deep-queue drain rate / shallow drain rate", "ratio", ">=", 0.8),
+    # the PostgreSQL assign+close target of the issue, now for the replica set
+    "replicas": ("assign+close per second on the replica set", "processes/s", ">=", 1000.0),
 }
 
 
@@ -84,15 +97,18 @@ class WorkerConfig:
     prvkey: str
     #: "rpc": colonies RPCClient (httpx); "raw": http.client, to see how much the client itself costs
     transport: str = "rpc"
+    executortype: str = EXECUTOR_TYPE
 
 
-def func_spec(colonyname: str, funcname: str = "bench") -> dict[str, Any]:
+def func_spec(
+    colonyname: str, funcname: str = "bench", executortype: str = EXECUTOR_TYPE
+) -> dict[str, Any]:
     return {
         "funcname": funcname,
         "maxexectime": -1,
         "maxretries": -1,
         "maxwaittime": -1,
-        "conditions": {"colonyname": colonyname, "executortype": EXECUTOR_TYPE},
+        "conditions": {"colonyname": colonyname, "executortype": executortype},
     }
 
 
@@ -141,10 +157,11 @@ class RawClient:
         self.conn.close()
 
 
-def connect(cfg: WorkerConfig) -> RPCClient | RawClient:
+def connect(cfg: WorkerConfig, transport: str = "") -> RPCClient | RawClient:
     """One client per process (it keeps its connection); a first call opens the connection."""
+    transport = transport or cfg.transport
     client = (
-        RawClient(cfg.host, cfg.port) if cfg.transport == "raw" else RPCClient(cfg.host, cfg.port, timeout=60)
+        RawClient(cfg.host, cfg.port) if transport == "raw" else RPCClient(cfg.host, cfg.port, timeout=60)
     )
     client.call("getcolonymsg", {"colonyname": cfg.colonyname}, cfg.prvkey)
     return client
@@ -212,6 +229,93 @@ def drain_worker(cfg: WorkerConfig, prefill: int, barrier: Any) -> dict[str, Any
     cpu = time.process_time() - cpu0
     client.close()
     return {"start": t0, "end": t1, "count": done, "cpu": cpu}
+
+
+def deep_worker(
+    cfg: WorkerConfig, fill: int, barrier: Any, filled: Any, tickets: Any, progress_every: int
+) -> dict[str, Any]:
+    """Fill phase: submit ``fill`` processes as fast as possible (plain http.client, the cheapest client),
+    adding to the shared ``filled`` counter. Drain phase, after the barrier: assign+close while the shared
+    ``tickets`` counter (``--drain`` in total) lasts, so the executors together take the first ``--drain`` of
+    the deep queue.
+    """
+    filler = connect(cfg, "raw")
+    client = connect(cfg)
+    msg = {"spec": func_spec(cfg.colonyname, executortype=cfg.executortype)}
+    barrier.wait(timeout=WORKER_TIMEOUT)  # all connected
+    f0 = time.time_ns()
+    pending = 0
+    for _ in range(fill):
+        filler.call("submitfuncspecmsg", msg, cfg.prvkey)
+        pending += 1
+        if pending == progress_every:
+            with filled.get_lock():
+                filled.value += pending
+            pending = 0
+    with filled.get_lock():
+        filled.value += pending
+    f1 = time.time_ns()
+    filler.close()
+    barrier.wait(timeout=WORKER_TIMEOUT * 4)  # the whole deep queue is in (the slowest filler may lag)
+    cpu0, t0 = time.process_time(), time.time_ns()
+    t1, done = t0, 0
+    while True:
+        with tickets.get_lock():
+            if tickets.value <= 0:
+                break
+            tickets.value -= 1
+        process = assign(client, cfg, 1)
+        if process is None:
+            raise RuntimeError("the deep queue ran dry: assign found nothing")
+        close(client, cfg, process["processid"])
+        t1 = time.time_ns()
+        done += 1
+    cpu = time.process_time() - cpu0
+    client.close()
+    return {
+        "fill_start": f0,
+        "fill_end": f1,
+        "filled": fill,
+        "start": t0,
+        "end": t1,
+        "count": done,
+        "cpu": cpu,
+    }
+
+
+def replica_worker(cfg: WorkerConfig, count: int, barrier: Any) -> dict[str, Any]:
+    """Submit ``count`` processes to this worker's replica; after the barrier, drain until assign times out.
+
+    Returns the ids it submitted and the ids it was assigned, for the parent's no-duplicate check.
+    """
+    client = connect(cfg)
+    msg = {"spec": func_spec(cfg.colonyname)}
+    barrier.wait(timeout=WORKER_TIMEOUT)  # all connected
+    cpu0, s0 = time.process_time(), time.time_ns()
+    submitted = [client.call("submitfuncspecmsg", msg, cfg.prvkey)["processid"] for _ in range(count)]
+    s1 = time.time_ns()
+    submit_cpu = time.process_time() - cpu0
+    barrier.wait(timeout=WORKER_TIMEOUT)  # every client's submits are in
+    cpu0, t0 = time.process_time(), time.time_ns()
+    t1, assigned = t0, []
+    while (process := assign(client, cfg, 1)) is not None:
+        assigned.append(process["processid"])
+        close(client, cfg, process["processid"])
+        t1 = time.time_ns()
+    cpu = time.process_time() - cpu0
+    client.close()
+    return {
+        "submit_start": s0,
+        "submit_end": s1,
+        "submit_cpu": submit_cpu,
+        "submitted": submitted,
+        "start": t0,
+        "end": t1,
+        "count": len(assigned),
+        "cpu": cpu,
+        "assigned": assigned,
+        "server": f"{cfg.host}:{cfg.port}",
+    }
 
 
 def long_poll_executor(
@@ -323,9 +427,10 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(db: str | None) -> Target:
+def start_server(db: str | None, prvkey: str = "", wait: bool = True) -> Target:
+    """Start ``python -m colonies server start``; ``prvkey`` gives a replica the same server owner id."""
     tmpdir = tempfile.mkdtemp(prefix="colonies-bench-")
-    prvkey, port = crypto.generate_prvkey(), free_port()
+    prvkey, port = prvkey or crypto.generate_prvkey(), free_port()
     db = db or "sqlite:///" + os.path.join(tmpdir, "colonies.db")
     args = [
         sys.executable,
@@ -345,13 +450,21 @@ def start_server(db: str | None) -> Target:
     log = open(os.path.join(tmpdir, "server.log"), "wb")  # noqa: SIM115 -- lives as long as the server
     proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT)
     target = Target("127.0.0.1", port, prvkey, proc, tmpdir, db)
-    deadline = time.monotonic() + 30
+    if wait:
+        wait_healthy(target)
+    return target
+
+
+def wait_healthy(target: Target, seconds: float = 30) -> None:
+    """Return once the started server answers /health; stop it and raise if it exits or never answers."""
+    assert target.proc is not None
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
+        if target.proc.poll() is not None:
             break
         try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return target
+            if httpx.get(f"http://127.0.0.1:{target.port}/health", timeout=1).status_code == 200:
+                return
         except httpx.HTTPError:
             pass
         time.sleep(0.05)
@@ -423,7 +536,7 @@ class BenchColony:
     executor_prvkeys: list[str] = field(default_factory=list)
 
 
-def create_colony(target: Target, executors: int) -> BenchColony:
+def create_colony(target: Target, executors: int, executortype: str = EXECUTOR_TYPE) -> BenchColony:
     """A fresh colony with ``executors`` approved executors, each with its own pre-generated key."""
     owner = crypto.generate_prvkey()
     colony = BenchColony(f"bench-{os.urandom(5).hex()}", owner)
@@ -441,7 +554,7 @@ def create_colony(target: Target, executors: int) -> BenchColony:
                     "executor": {
                         "executorid": crypto.id_from_prvkey(key),
                         "executorname": name,
-                        "executortype": EXECUTOR_TYPE,
+                        "executortype": executortype,
                         "colonyname": colony.name,
                         "locationname": "",
                     }
@@ -453,18 +566,33 @@ def create_colony(target: Target, executors: int) -> BenchColony:
     return colony
 
 
-def remove_colony(target: Target, colony: BenchColony) -> None:
+def remove_colony(target: Target, colony: BenchColony, timeout: float = 120) -> None:
     try:
-        with RPCClient(target.host, target.port, timeout=120) as client:
+        with RPCClient(target.host, target.port, timeout=timeout) as client:
             client.call("removecolonymsg", {"colonyname": colony.name}, target.server_prvkey)
-    except ColoniesError as exc:  # best effort: a leftover colony does not invalidate the figures
+    except (ColoniesError, httpx.HTTPError) as exc:  # best effort: a leftover colony does not change figures
         print(f"  (could not remove colony {colony.name}: {exc})", file=sys.stderr)
 
 
-def configs(target: Target, colony: BenchColony, opts: argparse.Namespace) -> list[WorkerConfig]:
+def configs(
+    target: Target,
+    colony: BenchColony,
+    opts: argparse.Namespace,
+    executortype: str = EXECUTOR_TYPE,
+    servers: list[Target] | None = None,
+) -> list[WorkerConfig]:
+    """One config per executor key; with ``servers``, client i talks to ``servers[i % len(servers)]``."""
+    servers = servers or [target]
     return [
-        WorkerConfig(target.host, target.port, colony.name, key, opts.transport)
-        for key in colony.executor_prvkeys
+        WorkerConfig(
+            servers[i % len(servers)].host,
+            servers[i % len(servers)].port,
+            colony.name,
+            key,
+            opts.transport,
+            executortype,
+        )
+        for i, key in enumerate(colony.executor_prvkeys)
     ]
 
 
@@ -588,6 +716,137 @@ def bench_drain(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
         remove_colony(target, colony)
 
 
+def bench_deep(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
+    """Shallow drain (the ``drain`` metric) first, then the first ``--drain`` of a ``--deep-queue`` queue."""
+    shallow = bench_drain(target, opts)
+    print(
+        f"[deep] shallow: {shallow['value']:.1f} assign+close/s ({opts.drain} in a queue of {opts.drain})",
+        flush=True,
+    )
+    colony = create_colony(target, opts.clients, DEEP_EXECUTOR_TYPE)
+    try:
+        workers = Workers()
+        barrier = workers.ctx.Barrier(opts.clients + 1)
+        filled = workers.ctx.Value("q", 0)
+        tickets = workers.ctx.Value("q", opts.drain)
+        shares = split(opts.deep_queue, opts.clients)
+        every = max(1, min(200, opts.deep_queue // (opts.clients * 20)))
+        for cfg, share in zip(configs(target, colony, opts, DEEP_EXECUTOR_TYPE), shares):
+            workers.start(deep_worker, barrier, cfg, share, barrier, filled, tickets, every)
+        barrier_wait(barrier)  # connected
+        t0 = last_print = time.monotonic()
+        interval = 2.0 if opts.quick else 5.0
+        while filled.value < opts.deep_queue:
+            if barrier.broken or any(p.exitcode not in (None, 0) for p in workers.procs):
+                break  # a worker failed; collect() reports why
+            time.sleep(0.1)
+            now = time.monotonic()
+            if now - last_print >= interval:
+                last_print = now
+                n = filled.value
+                print(
+                    f"[deep] filling: {n}/{opts.deep_queue} ({n / (now - t0):.0f} submits/s)", flush=True
+                )
+        barrier_wait(barrier)  # filled
+        cpu0 = server_cpu_seconds(target.pid)
+        reports = workers.collect(WORKER_TIMEOUT + opts.deep_queue / 50)
+        result = throughput_result(reports, cpu0, server_cpu_seconds(target.pid))
+        fill_s = (max(r["fill_end"] for r in reports) - min(r["fill_start"] for r in reports)) / 1e9
+        print(
+            f"[deep] filled {opts.deep_queue} in {fill_s:.1f} s ({opts.deep_queue / fill_s:.0f} submits/s, "
+            f"{opts.clients} clients); deep drain: {result['value']:.1f} assign+close/s",
+            flush=True,
+        )
+        if result["count"] != opts.drain:
+            raise RuntimeError(f"assigned and closed {result['count']} of {opts.drain} processes")
+        return {
+            "value": result["value"] / shallow["value"],
+            "deep_rate": round(result["value"], 1),
+            "shallow_rate": round(shallow["value"], 1),
+            "deep_wall_s": result["wall_s"],
+            "shallow_wall_s": shallow["wall_s"],
+            "fill_rate": round(opts.deep_queue / fill_s, 1),
+            "fill_s": round(fill_s, 2),
+            "per_executor": [r["count"] for r in reports],
+            **{k: result[k] for k in ("client_cpu_cores", "server_cpu_cores") if k in result},
+        }
+    finally:
+        t_rm = time.monotonic()
+        remove_colony(target, colony, timeout=900)
+        print(f"[deep] removed the deep colony in {time.monotonic() - t_rm:.1f} s", flush=True)
+
+
+def bench_replicas(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
+    """``--replicas`` servers on one PostgreSQL schema: the started server plus ``--replicas - 1`` more."""
+    if target.proc is None or not is_postgres(target.db):
+        raise RuntimeError("replicas needs a self-started server on PostgreSQL (--db postgresql://...)")
+    extra = [start_server(target.db, target.server_prvkey, wait=False) for _ in range(opts.replicas - 1)]
+    try:
+        for server in extra:
+            wait_healthy(server)
+        servers = [target, *extra]
+        print(
+            f"[replicas] {len(servers)} servers on one schema, ports {[s.port for s in servers]}, pids "
+            f"{[s.pid for s in servers]}",
+            flush=True,
+        )
+        colony = create_colony(target, opts.clients)
+        try:
+            workers = Workers()
+            barrier = workers.ctx.Barrier(opts.clients + 1)
+            shares = split(opts.submits, opts.clients)
+            for cfg, share in zip(configs(target, colony, opts, servers=servers), shares):
+                workers.start(replica_worker, barrier, cfg, share, barrier)
+            barrier_wait(barrier)  # connected
+            cpu_a = [server_cpu_seconds(s.pid) for s in servers]
+            barrier_wait(barrier)  # submitted
+            cpu_b = [server_cpu_seconds(s.pid) for s in servers]
+            reports = workers.collect()
+            cpu_c = [server_cpu_seconds(s.pid) for s in servers]
+        finally:
+            remove_colony(target, colony)
+        submit_wall = (max(r["submit_end"] for r in reports) - min(r["submit_start"] for r in reports)) / 1e9
+        drain = throughput_result(reports, None, None)
+        submitted = [pid for r in reports for pid in r["submitted"]]
+        assigned = [pid for r in reports for pid in r["assigned"]]
+        duplicates = len(assigned) - len(set(assigned))
+        missing = len(set(submitted) - set(assigned))
+        unexpected = len(set(assigned) - set(submitted))
+        per_server: dict[str, int] = {}
+        for r in reports:
+            per_server[r["server"]] = per_server.get(r["server"], 0) + r["count"]
+        result: dict[str, Any] = {
+            **drain,
+            "replicas": len(servers),
+            "submit_rate": round(len(submitted) / submit_wall, 1),
+            "submit_wall_s": round(submit_wall, 3),
+            "submitted": len(submitted),
+            "assigned": len(assigned),
+            "duplicates": duplicates,
+            "missing": missing,
+            "no_duplicates": duplicates == 0 and missing == 0 and unexpected == 0,
+            "per_executor": [r["count"] for r in reports],
+            "per_server": list(per_server.values()),
+        }
+        if None not in cpu_a + cpu_b + cpu_c:
+            result["submit_server_cpu_cores"] = round((sum(cpu_b) - sum(cpu_a)) / submit_wall, 2)
+            result["server_cpu_cores"] = round((sum(cpu_c) - sum(cpu_b)) / drain["wall_s"], 2)
+        if not result["no_duplicates"] or len(submitted) != opts.submits:
+            raise RuntimeError(
+                f"replica set check failed: submitted {len(submitted)} of {opts.submits}, assigned "
+                f"{len(assigned)}, {duplicates} assigned more than once, {missing} never assigned, "
+                f"{unexpected} not submitted by this run"
+            )
+        return result
+    finally:
+        for server in extra:
+            stop_server(server, keep=opts.keep_server_dir)
+
+
+def is_postgres(db: str | None) -> bool:
+    return bool(db) and str(db).startswith(("postgres://", "postgresql://"))
+
+
 def bench_latency(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
     colony = create_colony(target, 2)
     try:
@@ -655,6 +914,8 @@ BENCHES: dict[str, Callable[[Target, argparse.Namespace], dict[str, Any]]] = {
     "drain": bench_drain,
     "latency": bench_latency,
     "chain": bench_chain,
+    "deep": bench_deep,
+    "replicas": bench_replicas,
 }
 
 
@@ -730,6 +991,19 @@ def describe_run(metric: str, r: dict[str, Any]) -> str:
     if metric == "drain":
         spread = f"per executor {r['per_executor']}"
         return f"{r['value']:8.1f} assign+close/s  ({r['count']} in {r['wall_s']} s, {spread}{cpu})"
+    if metric == "deep":
+        return (
+            f"{r['value']:8.3f} deep/shallow  (deep {r['deep_rate']} vs shallow {r['shallow_rate']} "
+            f"assign+close/s; queue filled at {r['fill_rate']} submits/s in {r['fill_s']} s; "
+            f"per executor {r['per_executor']}{cpu})"
+        )
+    if metric == "replicas":
+        check = "no duplicates, all assigned" if r["no_duplicates"] else "CHECK FAILED"
+        return (
+            f"{r['value']:8.1f} assign+close/s, {r['submit_rate']} submits/s on {r['replicas']} replicas  "
+            f"({r['count']} in {r['wall_s']} s; {check}; per server {r['per_server']}, "
+            f"per executor {r['per_executor']}{cpu})"
+        )
     if metric == "latency":
         return (
             f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (mean {r['mean_ms']:.2f}, "
@@ -759,6 +1033,17 @@ def summarize(
         line["params"] = {"samples": opts.samples, "executor_timeout_s": 10}
     elif metric == "chain":
         line["params"] = {"nodes": opts.nodes, "workflows_per_run": opts.chain_repeats}
+    elif metric == "deep":
+        for key in ("deep_rate", "shallow_rate", "fill_rate"):
+            line[key] = statistics.median(r[key] for r in runs)
+        line["params"] = {"clients": opts.clients, "deep_queue": opts.deep_queue, "drain": opts.drain}
+    elif metric == "replicas":
+        line["submit_rate"] = statistics.median(r["submit_rate"] for r in runs)
+        line["no_duplicates"] = all(r["no_duplicates"] for r in runs)
+        line["params"] = {"clients": opts.clients, "replicas": opts.replicas, "processes": opts.submits}
+        for key in ("client_cpu_cores", "server_cpu_cores"):
+            if all(key in r for r in runs):
+                line[key] = statistics.median(r[key] for r in runs)
     else:
         line["params"] = {
             "clients": opts.clients,
@@ -783,6 +1068,12 @@ def human_summary(line: dict[str, Any]) -> str:
     elif metric == "chain":
         figure = f"{line['value']:.2f} ms/node"
         title = f"{line['params']['nodes']}-node chain workflow, 1 executor"
+    elif metric == "deep":
+        figure = f"{line['value']:.2f} ({line['deep_rate']:.0f} vs {line['shallow_rate']:.0f} /s)"
+        title = f"deep queue ({line['params']['deep_queue']}) / shallow drain"
+    elif metric == "replicas":
+        figure = f"{line['value']:.0f} assign+close/s, {line['submit_rate']:.0f} submits/s"
+        title = f"{line['params']['replicas']} replicas, one PostgreSQL schema"
     elif metric == "submit":
         figure = f"{line['value']:.0f} submits/s"
         title = f"submit throughput, {line['params']['clients']} clients"
@@ -795,6 +1086,8 @@ def human_summary(line: dict[str, Any]) -> str:
         if metric != "latency"
         else f"target p50 {line['target']} ms"
     )
+    if metric == "replicas" and not line["no_duplicates"]:
+        verdict += ", DUPLICATE/MISSING ASSIGNMENTS"
     return f"  {title:<44} {figure:<32} {target:<26} {verdict}"
 
 
@@ -819,6 +1112,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--clients", type=int, default=8, help="client/executor processes for submit and drain")
     p.add_argument("--submits", type=int, help="processes submitted in total (default 4000, quick 400)")
     p.add_argument("--drain", type=int, help="queue size to drain (default 4000, quick 400)")
+    p.add_argument(
+        "--deep-queue",
+        type=int,
+        help="deep metric: waiting processes filled in before --drain of them are drained "
+        "(default 100000, quick 2000)",
+    )
+    p.add_argument(
+        "--replicas",
+        type=int,
+        help="replicas metric: servers on one PostgreSQL schema (default 3, quick 2; needs a postgres --db)",
+    )
     p.add_argument("--samples", type=int, help="latency samples (default 300, quick 30)")
     p.add_argument("--warmup", type=int, default=5, help="latency samples discarded first")
     p.add_argument("--nodes", type=int, default=50, help="nodes in the chain workflow")
@@ -846,10 +1150,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     opts.drain = opts.drain or (400 if quick else 4000)
     opts.samples = opts.samples or (30 if quick else 300)
     opts.chain_repeats = opts.chain_repeats or (1 if quick else 3)
-    opts.metrics = [m.strip() for m in opts.only.split(",")] if opts.only else list(METRICS)
+    opts.deep_queue = opts.deep_queue or (2000 if quick else 100000)
+    opts.replicas = opts.replicas or (2 if quick else 3)
+    replicas_ok = is_postgres(opts.db) and not opts.host
+    if opts.only:
+        opts.metrics = [m.strip() for m in opts.only.split(",")]
+    else:
+        opts.metrics = list(DEFAULT_METRICS) + (["replicas"] if replicas_ok else [])
     unknown = [m for m in opts.metrics if m not in METRICS]
     if unknown:
         p.error(f"unknown metric(s) {unknown}; choose from {', '.join(METRICS)}")
+    if "replicas" in opts.metrics and not replicas_ok:
+        p.error(
+            "the replicas metric starts several servers on one PostgreSQL schema: it needs "
+            "--db postgresql://... (not SQLite, whose file cannot be shared by servers) and no --host"
+        )
+    if opts.replicas < 1:
+        p.error("--replicas must be at least 1")
+    if "deep" in opts.metrics and opts.deep_queue < opts.drain:
+        p.error(f"--deep-queue ({opts.deep_queue}) must be at least --drain ({opts.drain})")
     if opts.host and not opts.server_prvkey:
         p.error("--host needs the server owner key (--server-prvkey or COLONIES_SERVER_PRVKEY)")
     if opts.runs < 1 or opts.clients < 1 or opts.nodes < 1:

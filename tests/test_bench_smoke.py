@@ -6,20 +6,60 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import PG_URL, drop_database, fresh_database
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
 
-def test_bench_quick_reports_all_metrics() -> None:
+def run_bench(*args: str, timeout: float = 180) -> list[dict[str, Any]]:
     result = subprocess.run(
-        [sys.executable, str(BENCH), "--quick"], capture_output=True, text=True, timeout=120, check=False
+        [sys.executable, str(BENCH), "--quick", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert {line["metric"] for line in lines} == {"submit", "drain", "latency", "chain"}
     for line in lines:
         assert line["value"] > 0, line
         assert line["unit"] and line["target"] and "meets_target" in line
         assert line["machine"]["cpus"] and line["machine"]["python"]
+    return lines
+
+
+def test_bench_quick_reports_all_metrics() -> None:
+    lines = run_bench()
+    assert {line["metric"] for line in lines} == {"submit", "drain", "latency", "chain", "deep"}
     latency = next(line for line in lines if line["metric"] == "latency")
     assert latency["p99_ms"] >= latency["p50_ms"]
+    deep = next(line for line in lines if line["metric"] == "deep")
+    assert deep["deep_rate"] > 0 and deep["shallow_rate"] > 0 and deep["fill_rate"] > 0
+
+
+def test_bench_replicas_refuses_sqlite() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH), "--quick", "--only", "replicas"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "PostgreSQL" in result.stderr
+
+
+@pytest.mark.skipif(not PG_URL, reason="COLONIES_TEST_PG_URL is not set")
+def test_bench_quick_replicas_on_postgres(tmp_path: Path) -> None:
+    """Quick mode only: 2 replicas on a fresh schema of COLONIES_TEST_PG_URL, dropped afterwards."""
+    db = fresh_database("postgres", str(tmp_path))
+    try:
+        lines = run_bench("--db", db, "--only", "replicas")
+    finally:
+        drop_database(db)
+    (line,) = lines
+    assert line["metric"] == "replicas" and line["no_duplicates"] is True
+    assert line["submit_rate"] > 0 and line["params"]["replicas"] == 2
