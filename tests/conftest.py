@@ -21,6 +21,7 @@ import pytest
 
 from colonies import crypto
 from colonies.client import RPCClient
+from colonies.client.transport import tls_context
 from colonies.exceptions import ColoniesError
 
 
@@ -40,14 +41,17 @@ class Server:
     proc: subprocess.Popen[bytes]
     args: list[str]
     env: dict[str, str]
+    #: Started with --tls-cert/--tls-key: the tests' client speaks HTTPS, verifying with ``verify`` (a CA file).
+    tls: bool = False
+    verify: bool | str = True
     client: RPCClient = field(init=False)
 
     def __post_init__(self) -> None:
-        self.client = RPCClient("127.0.0.1", self.port, timeout=30)
+        self.client = RPCClient("127.0.0.1", self.port, self.tls, timeout=30, verify=self.verify)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
 
     def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None) -> Any:
         return self.client.call(payloadtype, msg, prvkey, timeout)
@@ -58,7 +62,8 @@ class Server:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}")
             try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
+                verify = tls_context(self.verify) if self.tls else True
+                if httpx.get(self.url + "/health", timeout=1, verify=verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -72,13 +77,13 @@ class Server:
             self.proc.wait(timeout=10)
 
     def stop(self) -> None:
+        self.client.close()  # first: an idle TLS keep-alive connection would hold up the graceful shutdown
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.client.close()
         drop_database(self.db)
 
     def restart(self) -> None:
@@ -118,8 +123,11 @@ def drop_database(url: str) -> None:
 
 
 def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, port: int | None = None,
-                 backend: str = "sqlite", db: str | None = None, prvkey: str | None = None) -> Server:  # fmt: skip
-    """A server subprocess; pass ``db`` (and the same ``prvkey``) to start another replica on one database."""
+                 backend: str = "sqlite", db: str | None = None, prvkey: str | None = None, tls: bool = False,
+                 verify: bool | str = True) -> Server:  # fmt: skip
+    """A server subprocess; pass ``db`` (and the same ``prvkey``) to start another replica on one database.
+
+    With ``--tls-cert``/``--tls-key`` in ``extra`` pass ``tls=True`` and the CA file as ``verify``."""
     prvkey = prvkey or crypto.generate_prvkey()
     port = port or free_port()
     db = db or fresh_database(backend, tmp_dir)
@@ -127,7 +135,7 @@ def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, p
             "--db", db, "--server-id", crypto.id_from_prvkey(prvkey), *extra]  # fmt: skip
     full_env = {**os.environ, **(env or {})}
     proc = subprocess.Popen(args, env=full_env)
-    server = Server(port=port, prvkey=prvkey, db=db, proc=proc, args=args, env=full_env)
+    server = Server(port=port, prvkey=prvkey, db=db, proc=proc, args=args, env=full_env, tls=tls, verify=verify)
     server.wait_ready()
     return server
 

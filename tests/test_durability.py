@@ -98,6 +98,11 @@ def run_with_kill(srv: Server, jobs: list[Any], call: Any, kill_after: int, work
     return answered
 
 
+def by_label(colony: Colony, label: str) -> list[dict[str, Any]]:
+    msg = {"colonyname": colony.name, "label": label, "state": 0, "count": 10}
+    return list(colony.call("getprocessesmsg", msg, colony.user) or [])
+
+
 def test_answered_submits_survive_kill_9(make_server: Any) -> None:
     srv: Server = make_server()
     colony: Colony = create_colony(srv)
@@ -133,6 +138,13 @@ def test_answered_submits_survive_kill_9(make_server: Any) -> None:
         assert proc["prioritytime"] == reply["prioritytime"]
         assert [(a["key"], a["value"]) for a in proc["attributes"]] == [("k", str(i))]
     assert lost == [], f"{len(lost)} answered submits lost: {lost[:5]}"
+    # Every spec is stored at most once, answered or not (its label is unique): duplicated = 0.
+    stored = {i: by_label(colony, f"lbl-{i}") for i in range(n)}
+    duplicated = [i for i, found in stored.items() if len(found) > 1]
+    print(f"submitted {n}, answered {len(answered)}, stored {sum(map(len, stored.values()))}, "
+          f"duplicated {len(duplicated)}, lost {len(lost)}")  # fmt: skip
+    assert duplicated == [], duplicated[:5]
+    assert all(len(stored[i]) == 1 for i in answered)
     # The restarted server works normally.
     colony.submit(colony.user)
     assert colony.assign()["state"] == 1

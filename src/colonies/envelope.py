@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import secrets
+import time
 from typing import Any
 
 import orjson
@@ -18,8 +20,16 @@ def encode_payload(msg: Any) -> str:
     return base64.b64encode(orjson.dumps(msg)).decode("ascii")
 
 
+def new_nonce() -> str:
+    """A replay-protection nonce: issue time (the server checks its window) and 96 random bits."""
+    return f"{time.time_ns()}-{secrets.token_hex(12)}"
+
+
 def build_request(payloadtype: str, msg: dict[str, Any], prvkey: str | None) -> bytes:
-    """A signed request envelope; ``msgtype`` is added to the message."""
+    """A signed request envelope; ``msgtype`` and, when signed, a fresh ``nonce`` are added to the message, so a
+    captured request cannot be replayed (Go servers ignore the extra key)."""
+    if prvkey:
+        msg = {"nonce": new_nonce(), **msg}  # a nonce the caller chose wins
     payload = encode_payload({**msg, "msgtype": payloadtype})
     signature = crypto.sign(payload, prvkey) if prvkey else ""
     return orjson.dumps({"signature": signature, "payloadtype": payloadtype, "payload": payload})

@@ -61,3 +61,16 @@ class ColoniesConnectionError(ColoniesError):
     """The server could not be reached (or answered something that is not a Colonies reply)."""
 
     status = 0
+
+
+def approved_member(member: dict | None, colonyname: str) -> dict:
+    """The member row if it may act in the colony, else the 403 every membership check gives (one wording for
+    the server's role checks and for the checks storage makes inside a transaction)."""
+    from .types import ExecutorState
+
+    if member is not None and member["state"] == ExecutorState.APPROVED:
+        return member
+    if member is not None:
+        state = ExecutorState(member["state"]).name.lower()
+        raise Forbidden(f"Access denied, executor {member['name']} is {state} in colony {colonyname}")
+    raise Forbidden(f"Access denied, not a member of colony {colonyname} (or no such colony)")

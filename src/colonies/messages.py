@@ -15,6 +15,9 @@ from .models import Int64, Seconds, Attribute, Colony, Executor, Function, Funct
 
 class Msg(Wire):
     msgtype: str = ""
+    #: Replay protection (ours; Go clients omit it): "<unix ns>-<16+ hex chars>", unique per request. The
+    #: server refuses a nonce outside its replay window or seen before (see docs/security.md).
+    nonce: str = ""
 
 
 # server
@@ -137,17 +140,24 @@ class RemoveAllMsg(Msg):
     state: Int64 = 0
 
 
-class CloseSuccessfulMsg(Msg):
+class LeasedMsg(Msg):
+    #: Fencing token (ours; Go clients omit it): the process's ``starttime`` as the executor got it from
+    #: assignprocessmsg. When given, the call is refused once that assignment has ended, even if the same
+    #: executor was given the process again after a requeue.
+    lease: str = ""
+
+
+class CloseSuccessfulMsg(LeasedMsg):
     processid: str = ""
     out: list[Any] = Field(default_factory=list)
 
 
-class CloseFailedMsg(Msg):
+class CloseFailedMsg(LeasedMsg):
     processid: str = ""
     errors: list[Any] = Field(default_factory=list)
 
 
-class SetOutputMsg(Msg):
+class SetOutputMsg(LeasedMsg):
     processid: str = ""
     out: list[Any] = Field(default_factory=list)
 
@@ -177,7 +187,7 @@ class AddChildMsg(Msg):
 
 
 # attributes
-class AddAttributeMsg(Msg):
+class AddAttributeMsg(LeasedMsg):
     attribute: Attribute = Field(default_factory=Attribute)
 
 
@@ -186,7 +196,7 @@ class GetAttributeMsg(Msg):
 
 
 # logs
-class AddLogMsg(Msg):
+class AddLogMsg(LeasedMsg):
     processid: str = ""
     message: str = ""
 

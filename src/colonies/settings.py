@@ -64,8 +64,22 @@ class Settings:
     #: An idle long-poll re-checks the queue this often even without a wake-up, in seconds.
     assign_poll_interval: float = 5.0
     max_workflow_nodes: int = 10_000
+    #: Longest log line (addlogmsg, addexecutorlogmsg), in bytes of UTF-8.
+    max_log_bytes: int = 1024 * 1024
+    #: A client must send its whole request body within this many seconds (a slow client cannot hold a worker).
+    read_timeout: float = 30.0
+    #: Replay protection: a request nonce is accepted only this many seconds either side of the server's clock,
+    #: and remembered that long.
+    replay_window: int = 300
     build_version: str = field(default_factory=lambda: os.environ.get("BUILD_VERSION", "dev"))
     build_time: str = field(default_factory=lambda: os.environ.get("BUILD_TIME", ""))
+    #: PEM certificate (chain) and private key: with both, the port serves HTTPS and WSS only.
+    tls_cert: str = ""
+    tls_key: str = ""
+
+    @property
+    def tls(self) -> bool:
+        return bool(self.tls_cert and self.tls_key)
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
@@ -75,6 +89,13 @@ class Settings:
             db_url=default_db_url(),
             server_id=os.environ.get("COLONIES_SERVER_ID", ""),
             max_body_bytes=env_int("COLONIES_MAX_BODY_BYTES", 16 * 1024 * 1024),
+            max_wait_timeout=env_int("COLONIES_MAX_WAIT_TIMEOUT", 600),
+            max_workflow_nodes=env_int("COLONIES_MAX_WORKFLOW_NODES", 10_000),
+            max_log_bytes=env_int("COLONIES_MAX_LOG_BYTES", 1024 * 1024),
+            read_timeout=float(env_int("COLONIES_READ_TIMEOUT", 30)),
+            replay_window=env_int("COLONIES_REPLAY_WINDOW", 300),
+            tls_cert=os.environ.get("COLONIES_TLS_CERT", "").strip(),
+            tls_key=os.environ.get("COLONIES_TLS_KEY", "").strip(),
         )
         for key, value in overrides.items():
             if value is not None:

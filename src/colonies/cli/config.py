@@ -23,6 +23,7 @@ def show_config() -> None:
     cfg = get_config()
     data: dict[str, Any] = {
         "host": cfg.host, "port": cfg.port, "tls": cfg.tls, "skip_tls_verify": cfg.skip_verify,
+        "ca_cert": cfg.ca_cert,
         "colonyname": cfg.colonyname,
         "prvkey": mask(cfg.prvkey), "id": _ident(cfg.prvkey),
         "colony_prvkey": mask(cfg.colony_prvkey), "colony_id": _ident(cfg.colony_prvkey),
@@ -31,6 +32,7 @@ def show_config() -> None:
     emit(data, lambda d: kv_table("Configuration", [
         ("Server", f"{'https' if d['tls'] else 'http'}://{d['host']}:{d['port']}"),
         ("TLS", d["tls"]), ("Skip TLS verify", d["skip_tls_verify"]),
+        ("CA certificate", d["ca_cert"] or "(system CA store)"),
         ("COLONIES_COLONY_NAME", d["colonyname"] or "(not set)"),
         ("COLONIES_PRVKEY", d["prvkey"] or "(not set)"), ("  id", d["id"]),
         ("COLONIES_COLONY_PRVKEY", d["colony_prvkey"] or "(not set)"), ("  colony id", d["colony_id"]),

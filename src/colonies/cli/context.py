@@ -57,6 +57,8 @@ class Config:
     port: int = 50080
     tls: bool = False
     skip_verify: bool = False
+    #: CA bundle to verify the server's certificate with (``--ca-cert``, ``COLONIES_TLS_CA``); "" = system store.
+    ca_cert: str = ""
     colonyname: str = ""
     prvkey: str = ""
     colony_prvkey: str = ""
@@ -71,14 +73,19 @@ class Config:
     def from_env(
         cls, host: str | None = None, port: int | None = None, insecure: bool = False,
         skip_verify: bool = False, prvkey: str | None = None, verbose: bool = False, json: bool = False,
+        ca_cert: str | None = None,
     ) -> Config:  # fmt: skip
-        """Env first, flags win; ``--insecure`` means plain HTTP as in the original (not "skip verify")."""
+        """Env first, flags win. ``--insecure`` (alias ``--skip-tls-verify``) means "do not verify the server's
+        certificate", as in curl; the Go CLI's meaning, plain HTTP, is ``COLONIES_TLS=false``."""
         tls = _env_bool("COLONIES_TLS", "COLONIES_SERVER_TLS") or False
         return cls(
             host=host or os.environ.get("COLONIES_SERVER_HOST") or "localhost",
             port=port if port is not None else _env_port(),
-            tls=tls and not insecure,
-            skip_verify=skip_verify or bool(_env_bool("COLONIES_SKIP_TLS_VERIFY")),
+            tls=tls,
+            skip_verify=insecure or skip_verify or bool(
+                _env_bool("COLONIES_TLS_INSECURE") or _env_bool("COLONIES_SKIP_TLS_VERIFY")
+            ),
+            ca_cert=ca_cert or os.environ.get("COLONIES_TLS_CA", "").strip(),
             colonyname=os.environ.get("COLONIES_COLONY_NAME", ""),
             prvkey=prvkey or os.environ.get("COLONIES_PRVKEY", ""),
             colony_prvkey=os.environ.get("COLONIES_COLONY_PRVKEY", ""),
@@ -115,12 +122,17 @@ class Config:
     def address(self) -> str:
         return f"{self.host}:{self.port}"
 
+    @property
+    def verify(self) -> bool | str:
+        """The SDK's ``verify``: False under ``--insecure``, else the CA bundle if one is given, else True."""
+        return False if self.skip_verify else (self.ca_cert or True)
+
     def client(self) -> Colonies:
         """The sync SDK, created on first use (commands that do not talk to a server never import it)."""
         if self._client is None:
             from ..client import Colonies
 
-            self._client = Colonies(self.host, self.port, tls=self.tls, verify=not self.skip_verify)
+            self._client = Colonies(self.host, self.port, tls=self.tls, verify=self.verify)
         return self._client
 
     def close(self) -> None:

@@ -50,8 +50,13 @@ def root(
     json_out: bool = typer.Option(False, "--json", help="Print raw JSON (for scripts)."),
     host: str | None = typer.Option(None, "--host", help="Server (env COLONIES_SERVER_HOST)."),
     port: int | None = typer.Option(None, "--port", help="Server port (env COLONIES_SERVER_PORT, 50080)."),
-    insecure: bool = typer.Option(False, "--insecure", help="Plain HTTP even if COLONIES_TLS=true."),
-    skip_verify: bool = typer.Option(False, "--skip-tls-verify", help="Do not verify the TLS certificate."),
+    insecure: bool = typer.Option(
+        False, "--insecure", help="Do not verify the server's TLS certificate (env COLONIES_TLS_INSECURE)."
+    ),
+    skip_verify: bool = typer.Option(False, "--skip-tls-verify", help="Same as --insecure."),
+    ca_cert: str | None = typer.Option(
+        None, "--ca-cert", help="Verify the server's TLS certificate with this CA bundle (env COLONIES_TLS_CA)."
+    ),
     prvkey: str | None = typer.Option(None, "--prvkey", help="Sign with this key, not COLONIES_PRVKEY."),
 ) -> None:
     """Global options; they may also be given after the subcommand (``colonies process ps --json``)."""
@@ -59,7 +64,7 @@ def root(
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("colonies").setLevel(logging.DEBUG)
     cfg = Config.from_env(host=host, port=port, insecure=insecure, skip_verify=skip_verify, prvkey=prvkey,
-                          verbose=verbose, json=json_out)  # fmt: skip
+                          verbose=verbose, json=json_out, ca_cert=ca_cert)  # fmt: skip
     set_config(cfg)
     ctx.call_on_close(cfg.close)
 
@@ -104,6 +109,35 @@ def server_alive() -> None:
     emit({"alive": True, "server": cfg.address}, lambda _: info(f"Server {cfg.address} is alive"))
 
 
+def check_tls(cert: str, key: str) -> None:
+    """Refuse a half TLS setup, or a certificate and key that cannot serve, before anything starts."""
+    import ssl
+
+    if not cert and not key:
+        return
+    if not cert or not key:
+        given, missing = ("--tls-cert", "--tls-key") if cert else ("--tls-key", "--tls-cert")
+        raise CLIError(f"{given} needs {missing} too (or COLONIES_TLS_CERT and COLONIES_TLS_KEY): "
+                       "give both the certificate and its private key, or neither for plain HTTP")  # fmt: skip
+
+    for what, path in (("certificate", cert), ("key", key)):
+        try:
+            with open(path, "rb"):
+                pass
+        except OSError as exc:
+            raise CLIError(f"cannot read the TLS {what} {path}: {exc.strerror or exc}") from None
+
+    def no_password() -> bytes:
+        raise CLIError(f"the TLS key {key} is encrypted; give an unencrypted PEM key")
+
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert, key, password=no_password)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        reason = getattr(exc, "reason", None)  # e.g. KEY_VALUES_MISMATCH -> key values mismatch
+        reason = reason.lower().replace("_", " ") if reason else "not a PEM certificate and its matching key"
+        raise CLIError(f"cannot serve TLS with certificate {cert} and key {key}: {reason}") from None
+
+
 def _server_id(server_id: str | None) -> str:
     if server_id:
         return server_id
@@ -134,9 +168,12 @@ async def _serve(settings: Settings, setup: Any = None, on_started: Any = None) 
     store = await open_store(settings.db_url)
     if setup is not None:
         await setup(store)
+    tls: dict[str, Any] = {}
+    if settings.tls:  # then the port speaks only HTTPS and WSS
+        tls = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
     config = uvicorn.Config(
         create_app(settings, store), host=settings.host, port=settings.port, log_level="warning",
-        access_log=False, timeout_graceful_shutdown=2, ws_max_size=settings.max_body_bytes,
+        access_log=False, timeout_graceful_shutdown=2, ws_max_size=settings.max_body_bytes, **tls,
     )  # fmt: skip
     server = uvicorn.Server(config)
     serving = asyncio.ensure_future(server.serve())
@@ -158,19 +195,28 @@ def server_start(
         None, "--server-id", help="Server owner id (env COLONIES_SERVER_ID)."
     ),
     max_body: int | None = typer.Option(None, "--max-body-bytes", help="Largest request body accepted."),
+    tls_cert: str | None = typer.Option(
+        None, "--tls-cert", help="Serve HTTPS/WSS with this certificate (PEM, chain; env COLONIES_TLS_CERT)."
+    ),
+    tls_key: str | None = typer.Option(
+        None, "--tls-key", help="The certificate's private key (PEM, unencrypted; env COLONIES_TLS_KEY)."
+    ),
 ) -> None:
-    """Start a Colonies server."""
+    """Start a Colonies server (HTTPS and WSS with --tls-cert and --tls-key)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         sid = _server_id(server_id)
     except CryptoError as exc:
         raise typer.BadParameter(f"COLONIES_SERVER_PRVKEY: {exc}") from None
-    settings = Settings.from_env(host=host, port=port, db_url=db, server_id=sid, max_body_bytes=max_body)
+    settings = Settings.from_env(host=host, port=port, db_url=db, server_id=sid, max_body_bytes=max_body,
+                                 tls_cert=tls_cert, tls_key=tls_key)  # fmt: skip
+    check_tls(settings.tls_cert, settings.tls_key)
     if not sid:
         typer.echo("warning: no server id given (COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY); "
                    "keeping the one stored in the database", err=True)  # fmt: skip
     def started() -> None:
-        where = f"{settings.host}:{settings.port}, database {redact_url(settings.db_url)}"
+        scheme = "https" if settings.tls else "http"
+        where = f"{scheme}://{settings.host}:{settings.port}, database {redact_url(settings.db_url)}"
         typer.echo(f"Colonies server listening on {where}", err=True)
 
     asyncio.run(_serve(settings, on_started=started))
@@ -194,7 +240,7 @@ def dev(
     directory = data_dir or tempfile.mkdtemp(prefix="coloniesdev-")
     settings = Settings.from_env(
         host="127.0.0.1", port=port, db_url="sqlite:///" + os.path.join(directory, "colonies.db"),
-        server_id=id_from_prvkey(server_key),
+        server_id=id_from_prvkey(server_key), tls_cert="", tls_key="",  # plain HTTP, as the exports below say
     )  # fmt: skip
 
     async def setup(store) -> None:  # type: ignore[no-untyped-def]
@@ -239,7 +285,7 @@ def dev(
 
 #: Root flags that users also type after the subcommand, as the original allows (``process get -p X --json``).
 _GLOBAL_FLAGS = frozenset({"--json", "--verbose", "-v", "--insecure", "--skip-tls-verify"})
-_GLOBAL_VALUED = frozenset({"--host", "--port", "--prvkey"})
+_GLOBAL_VALUED = frozenset({"--host", "--port", "--prvkey", "--ca-cert"})
 
 
 def _option_names(command: Any) -> tuple[set[str], set[str]]:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from ..exceptions import ColoniesConnectionError, ColoniesError
-from .api import WAIT_MARGIN, Call, ColoniesAPI, parse_frame, ssl_context, subscribe_frame
+from .api import WAIT_MARGIN, Call, ColoniesAPI, parse_frame, subscribe_frame
 from .models import Process
-from .transport import AsyncRPCClient
+from .transport import AsyncRPCClient, Verify
 
 T = TypeVar("T")
 
@@ -22,7 +22,7 @@ class AsyncColonies(ColoniesAPI):
 
     def __init__(
         self, host: str, port: int | str, tls: bool = False, native_crypto: bool = False, timeout: float = 60,
-        verify: bool | str = True,
+        verify: Verify = True,
     ) -> None:  # fmt: skip
         super().__init__(host, port, tls, native_crypto, timeout, verify)
         self._rpc = AsyncRPCClient(host, self.port, tls, timeout, verify)
@@ -54,9 +54,7 @@ class AsyncColonies(ColoniesAPI):
         where = f"{self.host}:{self.port}"
         limit = max(timeout, 0) + WAIT_MARGIN
         try:
-            async with connect(
-                self.ws_url, ssl=ssl_context(self.tls, self.verify), open_timeout=self.timeout
-            ) as ws:
+            async with connect(self.ws_url, ssl=self._rpc.ssl, open_timeout=self.timeout) as ws:
                 await ws.send(frame)
                 reply = await asyncio.wait_for(ws.recv(), limit)
         except TimeoutError:
@@ -64,7 +62,7 @@ class AsyncColonies(ColoniesAPI):
         except ConnectionClosed as exc:
             raise ColoniesConnectionError(f"The server at {where} closed the subscription: {exc}") from None
         except (OSError, InvalidHandshake, InvalidURI) as exc:
-            raise ColoniesConnectionError(f"Cannot reach the Colonies server at {where}: {exc}") from None
+            raise self._rpc._unreachable(exc) from None
         return parse_frame(reply)
 
     async def find_process(self, nodename: str, processids: list[str], prvkey: str) -> Process | None:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, Ty
 from .. import envelope
 from ..exceptions import ColoniesError
 from .models import AttrDict, FuncSpec, Process, ProcessGraph, Workflow, to_attrdict
+from .transport import Verify, tls_context
 
 if TYPE_CHECKING:
     from .aio import AsyncColonies
@@ -31,6 +32,11 @@ P = ParamSpec("P")
 
 #: Spare seconds on top of a server-side wait (assign long-poll, subscription) before the client gives up.
 WAIT_MARGIN = 30.0
+
+
+def _leased(msg: dict[str, Any], lease: str) -> dict[str, Any]:
+    """Add the fencing token when there is one (plain messages stay byte-identical to pycolonies')."""
+    return {**msg, "lease": lease} if lease else msg
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,17 +178,9 @@ def parse_frame(frame: str | bytes) -> Process:
     return _process(payload)
 
 
-def ssl_context(tls: bool, verify: bool | str) -> ssl.SSLContext | None:
-    """The WebSocket's TLS settings, matching the HTTP client's ``verify`` (a CA bundle path, or False)."""
-    if not tls:
-        return None
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
-    context = ssl.create_default_context()
-    if not verify:
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    return context
+def ssl_context(tls: bool, verify: Verify) -> ssl.SSLContext | None:
+    """The client TLS context for ``verify`` (None without TLS); the clients keep theirs on ``_rpc.ssl``."""
+    return tls_context(verify) if tls else None
 
 
 # --- the API -----------------------------------------------------------------------------------------------------
@@ -204,7 +202,7 @@ class ColoniesAPI:
 
     def __init__(
         self, host: str, port: int | str, tls: bool = False, native_crypto: bool = False, timeout: float = 60,
-        verify: bool | str = True,
+        verify: Verify = True,
     ) -> None:  # fmt: skip
         """``native_crypto`` is accepted for pycolonies compatibility; signing always uses libsecp256k1."""
         self.host = host
@@ -393,19 +391,22 @@ class ColoniesAPI:
         return Call("removeallprocessesmsg", {"colonyname": colonyname, "state": state}, prvkey, _dict)
 
     @rpc
-    def close(self, processid: str, output: list[Any] | None, prvkey: str) -> Call[AttrDict]:
-        """Close a running process as successful with ``output`` (the assigned executor)."""
-        return Call("closesuccessfulmsg", {"processid": processid, "out": list(output or [])}, prvkey, _dict)
+    def close(self, processid: str, output: list[Any] | None, prvkey: str, lease: str = "") -> Call[AttrDict]:
+        """Close a running process as successful with ``output`` (the assigned executor). ``lease`` (the
+        process's ``starttime`` from assign) makes the server refuse the call once that assignment ended."""
+        msg = _leased({"processid": processid, "out": list(output or [])}, lease)
+        return Call("closesuccessfulmsg", msg, prvkey, _dict)
 
     @rpc
-    def fail(self, processid: str, errors: list[str] | None, prvkey: str) -> Call[AttrDict]:
+    def fail(self, processid: str, errors: list[str] | None, prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Close a running process as failed with ``errors`` (the assigned executor)."""
-        return Call("closefailedmsg", {"processid": processid, "errors": list(errors or [])}, prvkey, _dict)
+        msg = _leased({"processid": processid, "errors": list(errors or [])}, lease)
+        return Call("closefailedmsg", msg, prvkey, _dict)
 
     @rpc
-    def set_output(self, processid: str, arr: list[Any], prvkey: str) -> Call[AttrDict]:
+    def set_output(self, processid: str, arr: list[Any], prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Publish output before closing (the assigned executor)."""
-        return Call("setoutputmsg", {"processid": processid, "out": list(arr)}, prvkey, _dict)
+        return Call("setoutputmsg", _leased({"processid": processid, "out": list(arr)}, lease), prvkey, _dict)
 
     @rpc
     def cancel_process(self, processid: str, prvkey: str) -> Call[AttrDict]:
@@ -416,20 +417,20 @@ class ColoniesAPI:
 
     @rpc
     def add_attribute(
-        self, processid: str, key: str, value: str, prvkey: str, attributetype: int = 1
+        self, processid: str, key: str, value: str, prvkey: str, attributetype: int = 1, lease: str = ""
     ) -> Call[AttrDict]:
         """Attach a key/value to a running process (type 1 = out, as pycolonies)."""
         attribute = {"key": key, "value": value, "targetid": processid, "attributetype": attributetype}
-        return Call("addattributemsg", {"attribute": attribute}, prvkey, _dict)
+        return Call("addattributemsg", _leased({"attribute": attribute}, lease), prvkey, _dict)
 
     @rpc
     def get_attribute(self, attributeid: str, prvkey: str) -> Call[AttrDict]:
         return Call("getattributemsg", {"attributeid": attributeid}, prvkey, _dict)
 
     @rpc
-    def add_log(self, processid: str, logmsg: str, prvkey: str) -> Call[AttrDict]:
+    def add_log(self, processid: str, logmsg: str, prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Append a log line to a running process (the assigned executor)."""
-        return Call("addlogmsg", {"processid": processid, "message": logmsg}, prvkey, _dict)
+        return Call("addlogmsg", _leased({"processid": processid, "message": logmsg}, lease), prvkey, _dict)
 
     @rpc
     def add_executor_log(

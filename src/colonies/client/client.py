@@ -7,9 +7,11 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from ..exceptions import ColoniesConnectionError, ColoniesError
-from .api import WAIT_MARGIN, Call, ColoniesAPI, parse_frame, ssl_context, subscribe_frame
+from .api import WAIT_MARGIN, Call, ColoniesAPI, parse_frame, subscribe_frame
 from .models import Process
-from .transport import RPCClient
+from .transport import ColoniesConfigError, RPCClient, Verify, _env_flag, verify_from_env
+
+__all__ = ["Colonies", "ColoniesConfigError", "colonies_client"]
 
 T = TypeVar("T")
 
@@ -22,18 +24,21 @@ class Colonies(ColoniesAPI):
     host, port:
         The server; requests go to ``http[s]://host:port/api``, ``wait`` uses ``ws[s]://host:port/pubsub``.
     tls:
-        Use HTTPS and WSS.
+        Use HTTPS and WSS; the server's certificate is verified (see ``verify``).
     native_crypto:
         Accepted for pycolonies compatibility and ignored (signing always uses libsecp256k1).
     timeout:
         Seconds per HTTP request; long-polls (``assign``) get their own timeout plus a margin.
     verify:
-        TLS certificate check: True, False, or a CA bundle path.
+        How the server's TLS certificate is checked: True (default: the system's CA store), a path to a CA
+        bundle (PEM) to trust instead, e.g. the CA of a self-signed server certificate, an ``ssl.SSLContext``, or
+        False to skip the check (testing only). A certificate that fails the check raises
+        ColoniesConnectionError saying so; an unreadable CA bundle raises ColoniesConfigError here.
     """
 
     def __init__(
         self, host: str, port: int | str, tls: bool = False, native_crypto: bool = False, timeout: float = 60,
-        verify: bool | str = True,
+        verify: Verify = True,
     ) -> None:  # fmt: skip
         super().__init__(host, port, tls, native_crypto, timeout, verify)
         self._rpc = RPCClient(host, self.port, tls, timeout, verify)
@@ -70,9 +75,7 @@ class Colonies(ColoniesAPI):
         frame = subscribe_frame(process, timeout, state, prvkey)
         where = f"{self.host}:{self.port}"
         try:
-            with connect(
-                self.ws_url, ssl=ssl_context(self.tls, self.verify), open_timeout=self.timeout
-            ) as ws:
+            with connect(self.ws_url, ssl=self._rpc.ssl, open_timeout=self.timeout) as ws:
                 ws.send(frame)
                 reply = ws.recv(timeout=max(timeout, 0) + WAIT_MARGIN)
         except TimeoutError:
@@ -82,7 +85,7 @@ class Colonies(ColoniesAPI):
         except ConnectionClosed as exc:
             raise ColoniesConnectionError(f"The server at {where} closed the subscription: {exc}") from None
         except (OSError, InvalidHandshake, InvalidURI) as exc:
-            raise ColoniesConnectionError(f"Cannot reach the Colonies server at {where}: {exc}") from None
+            raise self._rpc._unreachable(exc) from None
         return parse_frame(reply)
 
     def find_process(self, nodename: str, processids: list[str], prvkey: str) -> Process | None:
@@ -94,21 +97,13 @@ class Colonies(ColoniesAPI):
         return None
 
 
-class ColoniesConfigError(ColoniesError, ValueError):
-    """A ``COLONIES_*`` environment variable is missing or malformed."""
-
-    status = 400
-
-
-def _env_flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def colonies_client(native_crypto: bool = False) -> tuple[Colonies, str, str, str, str]:
     """A client from the environment: ``(client, colonyname, colony_prvkey, executorname, prvkey)``.
 
     Reads COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_SERVER_TLS (or COLONIES_TLS, which the Go tools
-    use), COLONIES_COLONY_NAME, COLONIES_COLONY_PRVKEY, COLONIES_EXECUTOR_NAME and COLONIES_PRVKEY.
+    use), COLONIES_COLONY_NAME, COLONIES_COLONY_PRVKEY, COLONIES_EXECUTOR_NAME and COLONIES_PRVKEY; with TLS also
+    COLONIES_TLS_CA (a CA bundle to verify the server's certificate with, instead of the system's CA store) and
+    COLONIES_TLS_INSECURE ("true": do not verify the certificate).
 
     Mandatory: COLONIES_SERVER_HOST, COLONIES_SERVER_PORT, COLONIES_COLONY_NAME, and at least one key,
     COLONIES_PRVKEY or COLONIES_COLONY_PRVKEY (an executor that registers itself has only the colony key). The
@@ -136,7 +131,8 @@ def colonies_client(native_crypto: bool = False) -> tuple[Colonies, str, str, st
         if os.environ.get("COLONIES_SERVER_TLS")
         else _env_flag("COLONIES_TLS")
     )
-    client = Colonies(os.environ["COLONIES_SERVER_HOST"], port, tls, native_crypto=native_crypto)
+    client = Colonies(os.environ["COLONIES_SERVER_HOST"], port, tls, native_crypto=native_crypto,
+                      verify=verify_from_env())  # fmt: skip
     return (
         client,
         os.environ["COLONIES_COLONY_NAME"],

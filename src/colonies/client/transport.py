@@ -1,14 +1,78 @@
-"""Signed RPC over HTTP: build the envelope, POST it, turn error envelopes into ColoniesError."""
+"""Signed RPC over HTTP: build the envelope, POST it, turn error envelopes into ColoniesError.
+
+Also the TLS trust settings every client connection shares (HTTP and the /pubsub WebSocket): one
+``ssl.SSLContext`` per client, built from ``verify`` by :func:`tls_context`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import os
+import ssl
+from typing import Any, TypeAlias
 
 import httpx
 import orjson
 
 from .. import envelope
 from ..exceptions import ColoniesConnectionError, ColoniesError
+
+#: What ``verify`` may be: True (system CA store), False (no check), a CA bundle file or directory, or a context.
+Verify: TypeAlias = "bool | str | os.PathLike[str] | ssl.SSLContext"
+
+
+class ColoniesConfigError(ColoniesError, ValueError):
+    """A ``COLONIES_*`` environment variable or a client setting (e.g. the CA bundle) is missing or malformed."""
+
+    status = 400
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def verify_from_env() -> bool | str:
+    """``verify`` as the environment asks: False if ``COLONIES_TLS_INSECURE`` (or the CLI's older
+    ``COLONIES_SKIP_TLS_VERIFY``) is true, else the CA bundle in ``COLONIES_TLS_CA``, else True."""
+    if _env_flag("COLONIES_TLS_INSECURE") or _env_flag("COLONIES_SKIP_TLS_VERIFY"):
+        return False
+    return os.environ.get("COLONIES_TLS_CA", "").strip() or True
+
+
+def tls_context(verify: Verify = True) -> ssl.SSLContext:
+    """The client-side TLS context for ``verify``.
+
+    * True: the system's CA store (OpenSSL's default paths, so ``SSL_CERT_FILE``/``SSL_CERT_DIR`` apply), plus
+      certifi's bundle when it is installed (what httpx trusted on its own before).
+    * a path: only the CA certificate(s) in that PEM file (or ``c_rehash``-ed directory); host names are checked.
+    * False: no certificate or host name check at all (testing only).
+    * an ``ssl.SSLContext``: used as it is.
+
+    Raises ColoniesConfigError if the CA bundle cannot be read.
+    """
+    if isinstance(verify, ssl.SSLContext):
+        return verify
+    if verify is False:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if verify is True:
+        context = ssl.create_default_context()
+        try:
+            import certifi
+
+            context.load_verify_locations(cafile=certifi.where())
+        except (ImportError, OSError, ssl.SSLError):  # pragma: no cover - certifi comes with httpx
+            pass
+        return context
+    path = os.fspath(verify)
+    try:
+        if os.path.isdir(path):
+            return ssl.create_default_context(capath=path)
+        return ssl.create_default_context(cafile=path)
+    except (OSError, ssl.SSLError) as exc:
+        reason = getattr(exc, "strerror", None) or getattr(exc, "reason", None) or str(exc)
+        raise ColoniesConfigError(f"Cannot use {path!r} as the CA certificate bundle: {reason}") from None
 
 
 def _decode(response: httpx.Response, host: str, port: int) -> Any:
@@ -21,8 +85,46 @@ def _decode(response: httpx.Response, host: str, port: int) -> Any:
     return payload
 
 
-def _unreachable(host: str, port: int, exc: Exception) -> ColoniesConnectionError:
-    return ColoniesConnectionError(f"Cannot reach the Colonies server at {host}:{port}: {exc or type(exc).__name__}")
+def _ssl_error(exc: BaseException) -> ssl.SSLError | None:
+    """The ssl error behind ``exc`` (httpx and httpcore wrap it as the cause of their ConnectError), if any."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, ssl.SSLError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def _garbled(exc: BaseException) -> bool:
+    """Whether the server answered something that is not HTTP, as a TLS port does to a plain request."""
+    from websockets.exceptions import InvalidMessage
+
+    return isinstance(exc, (httpx.RemoteProtocolError, httpx.ReadError, InvalidMessage))
+
+
+def connection_error(host: str, port: int, exc: BaseException, tls: bool = True) -> ColoniesConnectionError:
+    """The ColoniesConnectionError for a failed HTTP request or WebSocket connection, saying what went wrong:
+    an untrusted certificate, a failed TLS handshake, or an unreachable server."""
+    where = f"{host}:{port}"
+    err = _ssl_error(exc)
+    if isinstance(err, ssl.SSLCertVerificationError):
+        reason = err.verify_message or err.reason or str(err)
+        return ColoniesConnectionError(
+            f"The TLS certificate of the Colonies server at {where} could not be verified: {reason}. Trust its CA "
+            "with verify='ca.pem' (COLONIES_TLS_CA, CLI --ca-cert), or skip the check with verify=False "
+            "(COLONIES_TLS_INSECURE=true, CLI --insecure)"
+        )
+    if err is not None:
+        reason = err.reason.lower().replace("_", " ") if err.reason else str(err)  # WRONG_VERSION_NUMBER
+        return ColoniesConnectionError(
+            f"TLS handshake with the Colonies server at {where} failed: {reason} (does it serve TLS on that port?)"
+        )
+    hint = ""
+    if not tls and _garbled(exc):
+        hint = " (if the server uses TLS, connect with tls=True / COLONIES_SERVER_TLS=true)"
+    return ColoniesConnectionError(f"Cannot reach the Colonies server at {where}: {exc or type(exc).__name__}{hint}")
 
 
 class _Endpoint:
@@ -30,7 +132,7 @@ class _Endpoint:
 
     def __init__(
         self, host: str = "localhost", port: int = 50080, tls: bool = False, timeout: float = 60.0,
-        verify: bool | str = True,
+        verify: Verify = True,
     ) -> None:  # fmt: skip
         scheme = "https" if tls else "http"
         self.host, self.port, self.tls = host, port, tls
@@ -38,6 +140,11 @@ class _Endpoint:
         self.ws_url = f"{'wss' if tls else 'ws'}://{host}:{port}/pubsub"
         self.timeout = timeout
         self.verify = verify
+        #: The TLS context both the HTTP client and the WebSocket use (None without TLS).
+        self.ssl: ssl.SSLContext | None = tls_context(verify) if tls else None
+
+    def _unreachable(self, exc: BaseException) -> ColoniesConnectionError:
+        return connection_error(self.host, self.port, exc, self.tls)
 
 
 class RPCClient(_Endpoint):
@@ -45,7 +152,7 @@ class RPCClient(_Endpoint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._http = httpx.Client(timeout=self.timeout, verify=self.verify)
+        self._http = httpx.Client(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True)
 
     def close(self) -> None:
         self._http.close()
@@ -60,7 +167,7 @@ class RPCClient(_Endpoint):
         try:
             return self._http.post(self.url, content=body, timeout=timeout or self.timeout)
         except httpx.HTTPError as exc:
-            raise _unreachable(self.host, self.port, exc) from None
+            raise self._unreachable(exc) from None
 
     def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None) -> Any:
         """Send one RPC and return the decoded reply payload; raises ColoniesError(status, message)."""
@@ -73,7 +180,7 @@ class AsyncRPCClient(_Endpoint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.verify)
+        self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True)
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -91,5 +198,5 @@ class AsyncRPCClient(_Endpoint):
         try:
             response = await self._http.post(self.url, content=body, timeout=timeout or self.timeout)
         except httpx.HTTPError as exc:
-            raise _unreachable(self.host, self.port, exc) from None
+            raise self._unreachable(exc) from None
         return _decode(response, self.host, self.port)

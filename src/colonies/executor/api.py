@@ -63,14 +63,20 @@ class ExecutorAPI:
         msg = {"colonyname": self.colonyname, "timeout": timeout}
         return await self.rpc.call("assignprocessmsg", msg, self.prvkey, timeout=http_timeout)  # type: ignore[no-any-return]
 
-    async def close(self, processid: str, out: list[Any]) -> None:
-        await self.rpc.call("closesuccessfulmsg", {"processid": processid, "out": out}, self.prvkey)
+    # ``lease`` is the process's starttime from assign: the server refuses these calls once that assignment ended
+    # (requeued after maxexectime), so a late result never overwrites the next owner's.
 
-    async def fail(self, processid: str, errors: list[str]) -> None:
-        await self.rpc.call("closefailedmsg", {"processid": processid, "errors": errors}, self.prvkey)
+    async def close(self, processid: str, out: list[Any], lease: str = "") -> None:
+        msg = {"processid": processid, "out": out, "lease": lease}
+        await self.rpc.call("closesuccessfulmsg", msg, self.prvkey)
 
-    async def add_log(self, processid: str, message: str) -> None:
-        await self.rpc.call("addlogmsg", {"processid": processid, "message": message}, self.prvkey)
+    async def fail(self, processid: str, errors: list[str], lease: str = "") -> None:
+        msg = {"processid": processid, "errors": errors, "lease": lease}
+        await self.rpc.call("closefailedmsg", msg, self.prvkey)
+
+    async def add_log(self, processid: str, message: str, lease: str = "") -> None:
+        msg = {"processid": processid, "message": message, "lease": lease}
+        await self.rpc.call("addlogmsg", msg, self.prvkey)
 
     async def add_executor_log(self, executorname: str, message: str) -> None:
         msg = {"colonyname": self.colonyname, "executorname": executorname, "message": message}

@@ -67,7 +67,7 @@ import orjson
 
 from .. import crypto
 from ..client.models import AttrDict
-from ..client.transport import AsyncRPCClient
+from ..client.transport import AsyncRPCClient, verify_from_env
 from ..exceptions import ColoniesError
 from .api import ExecutorAPI
 from .context import LogSink, ProcessContext, StdoutRouter, current_sink
@@ -296,7 +296,8 @@ class Executor:
 
         Reads ``COLONIES_SERVER_HOST`` (localhost), ``COLONIES_SERVER_PORT`` (50080), ``COLONIES_SERVER_TLS`` or
         ``COLONIES_TLS`` ("true" = TLS), ``COLONIES_COLONY_NAME``, ``COLONIES_PRVKEY``, ``COLONIES_COLONY_PRVKEY``,
-        ``COLONIES_EXECUTOR_NAME`` and ``COLONIES_EXECUTOR_TYPE`` / ``EXECUTOR_TYPE``; keyword arguments win.
+        ``COLONIES_EXECUTOR_NAME``, ``COLONIES_EXECUTOR_TYPE`` / ``EXECUTOR_TYPE``, and ``COLONIES_TLS_CA`` /
+        ``COLONIES_TLS_INSECURE`` (how the server's certificate is verified); keyword arguments win.
         With ``self_register=True`` the environment's ``COLONIES_PRVKEY`` is ignored (a fresh key is made).
         """
         env = os.environ
@@ -305,6 +306,7 @@ class Executor:
             "host": env.get("COLONIES_SERVER_HOST") or "localhost",
             "port": int(env.get("COLONIES_SERVER_PORT") or 50080),
             "tls": tls_text.strip().lower() == "true",
+            "verify": verify_from_env(),  # COLONIES_TLS_CA, COLONIES_TLS_INSECURE
             "colonyname": env.get("COLONIES_COLONY_NAME", ""),
             "prvkey": env.get("COLONIES_PRVKEY") or None,
             "colony_prvkey": env.get("COLONIES_COLONY_PRVKEY") or None,
@@ -666,7 +668,8 @@ class Executor:
         pid = str(raw.get("processid", ""))
         spec = raw.get("spec") or {}
         funcname = str(spec.get("funcname", ""))
-        sink = LogSink(loop, functools.partial(self._api.add_log, pid), pid)
+        lease = str(raw.get("starttime", ""))
+        sink = LogSink(loop, functools.partial(self._api.add_log, pid, lease=lease), pid)
         sink.start()
         current_sink.set(sink)  # this task's context; copied into the function's task or thread
         ctx = ProcessContext(process, pid, sink, self.executorname, self.colonyname)
@@ -692,7 +695,7 @@ class Executor:
         finally:
             self._running_procs.pop(pid, None)
         await sink.flush()
-        await self._finish(pid, funcname, out, errors)
+        await self._finish(pid, funcname, out, errors, lease)
 
     async def _execute(self, funcname: str, spec: dict[str, Any], process: Process | AttrDict, ctx: ProcessContext,
                        abort: asyncio.Future[None]) -> list[Any]:  # fmt: skip
@@ -742,7 +745,7 @@ class Executor:
             raise _Aborted
         raise _Expired(maxexectime)
 
-    async def _finish(self, pid: str, funcname: str, out: list[Any], errors: list[str] | None) -> None:
+    async def _finish(self, pid: str, funcname: str, out: list[Any], errors: list[str] | None, lease: str) -> None:
         """Close the process, retrying while the server is away; give up on refusal (e.g. requeued meanwhile)."""
         extra = {"action": "close", "processid": pid}
         backoff = Backoff(self.backoff_initial, self.backoff_cap)
@@ -750,10 +753,10 @@ class Executor:
         while True:
             try:
                 if errors is None:
-                    await self._api.close(pid, out)
+                    await self._api.close(pid, out, lease)
                     log.info("process %s: %s successful", pid, funcname, extra=extra)
                 else:
-                    await self._api.fail(pid, errors)
+                    await self._api.fail(pid, errors, lease)
                     log.info("process %s: %s failed: %s", pid, funcname, errors[0], extra=extra)
                 return
             except ColoniesError as exc:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from typing import Any
 
@@ -16,12 +17,31 @@ from pydantic import ValidationError
 from .. import crypto, envelope
 from ..exceptions import BadRequest, ColoniesError, Forbidden, PayloadTooLarge
 from ..storage import StorageError
+from ..storage.sqlstore import PendingNonce, request_nonce
 from .context import Context, ServerState
 from .handlers import HANDLERS, REPLY_TYPES, UNSIGNED
 
 log = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
+
+
+_NONCE = re.compile(r"^([0-9]{1,19})-([0-9a-f]{16,64})$")
+
+
+def check_nonce(caller: str, nonce: str, window: int) -> PendingNonce:
+    """A well-formed nonce issued within ``window`` seconds of now → what the store records (caller, nonce,
+    forget-after ns). A stale or future nonce is refused here, so the store only needs to remember one window."""
+    found = _NONCE.match(nonce)
+    if found is None:
+        raise BadRequest("Invalid nonce: expected <unix time in ns>-<16 to 64 lowercase hex characters>")
+    issued = int(found.group(1))
+    now = time.time_ns()
+    skew = (now - issued) / 1e9
+    if abs(skew) > window:
+        raise BadRequest(f"Stale request refused: its nonce was issued {skew:+.0f} s from the server's clock "
+                         f"(window {window} s); resend it, and check the client's clock")  # fmt: skip
+    return PendingNonce(caller, nonce, issued + 2 * window * 1_000_000_000)
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -71,7 +91,12 @@ async def _dispatch(state: ServerState, body: bytes, seen: list[str]) -> tuple[i
                 raise BadRequest(validation_message(exc)) from None
             if msg.msgtype != env.payloadtype:
                 raise BadRequest(f"msgtype {msg.msgtype!r} does not match payloadtype {env.payloadtype!r}")
-        result = await handler(Context(state, caller), msg)
+        nonce = check_nonce(caller, msg.nonce, state.settings.replay_window) if msg.nonce and caller else None
+        token = request_nonce.set(nonce)
+        try:
+            result = await handler(Context(state, caller), msg)
+        finally:
+            request_nonce.reset(token)
         return 200, envelope.reply(REPLY_TYPES.get(env.payloadtype, env.payloadtype), result)
     except ColoniesError as exc:
         return exc.status, envelope.error_reply(exc.status, exc.message)
@@ -100,10 +125,16 @@ class APIEndpoint:
             await self._send(send, 405, envelope.error_reply(405, "Use POST /api"))
             return
         limit = self.state.settings.max_body_bytes
+        read_timeout = self.state.settings.read_timeout
         try:
-            body = await self._read_body(scope, receive, limit)
+            async with asyncio.timeout(read_timeout):
+                body = await self._read_body(scope, receive, limit)
         except PayloadTooLarge as exc:
             await self._send(send, 413, envelope.error_reply(413, exc.message))
+            return
+        except TimeoutError:
+            message = f"Request body not received within {read_timeout:g} s"
+            await self._send(send, 408, envelope.error_reply(408, message))
             return
         except _Disconnected:
             return

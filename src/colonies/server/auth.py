@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..exceptions import Forbidden
-from ..types import ExecutorState
+from ..exceptions import Forbidden, approved_member
 from .context import Context
 
 Row = dict[str, Any]
@@ -29,13 +28,7 @@ async def require_member(ctx: Context, colonyname: str) -> Row:
 
     Pending, rejected and removed executors get nothing at all (the Go server lets them list users and executors).
     """
-    member = await ctx.storage.get_member(colonyname, ctx.caller)
-    if member is not None and member["state"] == ExecutorState.APPROVED:
-        return member
-    if member is not None:
-        state = ExecutorState(member["state"]).name.lower()
-        raise Forbidden(f"Access denied, executor {member['name']} is {state} in colony {colonyname}")
-    raise Forbidden(f"Access denied, not a member of colony {colonyname} (or no such colony)")
+    return approved_member(await ctx.storage.get_member(colonyname, ctx.caller), colonyname)
 
 
 async def require_executor(ctx: Context, colonyname: str) -> Row:

@@ -22,6 +22,7 @@ from .api import validation_message
 from .auth import require_member
 from .context import Context, ServerState
 from .events import Subscription, reached
+from .handlers.common import check_wait
 from .views import process_view
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,10 @@ class PubSubEndpoint:
     async def _serve(
         self, ws: WebSocket, lock: asyncio.Lock, ctx: Context, msg: m.Msg, tasks: set[asyncio.Task[None]]
     ) -> None:
-        timeout = max(0, min(getattr(msg, "timeout", 0), self.state.settings.max_wait_timeout))
         sub: Subscription | None = None
         try:
+            timeout = max(0, check_wait(getattr(msg, "timeout", 0), self.state.settings.max_wait_timeout,
+                                        "Subscription"))  # fmt: skip
             sub = await self._subscribe(ctx, msg)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + timeout

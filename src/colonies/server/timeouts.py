@@ -1,5 +1,6 @@
 """The timeout loop: requeue processes past ``maxexectime`` (failing them once ``maxretries`` is used up) and fail
-processes that waited past ``maxwaittime``. Runs every ``timeout_check_period`` seconds."""
+processes that waited past ``maxwaittime``. Runs every ``timeout_check_period`` seconds; once a minute it also
+forgets replay-protection nonces past their window."""
 
 from __future__ import annotations
 
@@ -14,14 +15,19 @@ log = logging.getLogger(__name__)
 
 async def timeout_loop(state: ServerState) -> None:
     period = state.settings.timeout_check_period
+    next_purge = 0
     while True:
         try:
             # With replicas, only the leader (advisory lock holder) runs this; the others stand by.
             state.leader = await state.storage.is_leader()
             if state.leader:
-                changed = await state.storage.expire_processes(time.time_ns())
+                now = time.time_ns()
+                changed = await state.storage.expire_processes(now)
                 if changed:
                     state.events.publish(changed)
+                if now >= next_purge:
+                    await state.storage.purge_nonces(now)
+                    next_purge = now + 60 * 1_000_000_000
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -35,6 +35,8 @@ LEADER_LOCK_CLASS = 0x636F6C6F
 
 #: Advisory lock class used while creating the schema (one lock per schema).
 SCHEMA_LOCK_CLASS = 0x636F6C73
+#: How often a write job that lost a deadlock is run again before the error reaches the caller.
+DEADLOCK_RETRIES = 3
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -205,10 +207,19 @@ class PostgresDriver:
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
         assert self._pool is not None, "driver not open"
         try:
-            with self._pool.connection() as conn:  # commits on success, rolls back on any exception
-                if conn.autocommit != autocommit:
-                    conn.autocommit = autocommit
-                return fn(PostgresTx(conn, self.queries), *args)
+            for attempt in range(DEADLOCK_RETRIES + 1):
+                try:
+                    with self._pool.connection() as conn:  # commits on success, rolls back on any exception
+                        if conn.autocommit != autocommit:
+                            conn.autocommit = autocommit
+                        return fn(PostgresTx(conn, self.queries), *args)
+                except psycopg.errors.DeadlockDetected:
+                    # Two jobs locked rows of one workflow in opposite orders (e.g. a graph cancel against a close);
+                    # PostgreSQL rolled this one back whole, so running it again is safe.
+                    if attempt == DEADLOCK_RETRIES:
+                        raise
+                    log.info("deadlock in %s, retrying", getattr(fn, "__name__", fn))
+            raise AssertionError("unreachable")
         except (ColoniesError, StorageError):
             raise
         except psycopg.errors.UniqueViolation as exc:

@@ -8,12 +8,14 @@ checks inside the write job, so two callers racing on one process cannot both wi
 from __future__ import annotations
 
 import asyncio
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from .. import dag
-from ..exceptions import BadRequest, Forbidden, NotFound
+from ..exceptions import BadRequest, Conflict, Forbidden, NotFound, approved_member
 from ..types import AttributeType, ExecutorState, ProcessState
 from .base import Driver, Row, Tx, UniqueViolation
 
@@ -27,11 +29,45 @@ loads = orjson.loads
 WAITING, RUNNING, SUCCESS, FAILED, CANCELLED = (int(s) for s in ProcessState)
 
 
+@dataclass(slots=True)
+class PendingNonce:
+    """A request's replay-protection nonce, recorded by the request's first write."""
+
+    caller: str
+    nonce: str
+    expires: int  # ns; forgotten after this
+    used: bool = False
+
+
+#: The nonce of the request being handled, set by the dispatcher. A context variable because it belongs to the
+#: request's task (and the tasks it spawns), not to the shared store.
+request_nonce: ContextVar[PendingNonce | None] = ContextVar("request_nonce", default=None)
+
+
+def _with_nonce(tx: Tx, pending: PendingNonce, fn: Any, *args: Any) -> Any:
+    if tx.run("use_nonce", caller=pending.caller, nonce=pending.nonce, expires=pending.expires) == 0:
+        raise Conflict("Replayed request refused: this nonce was already used")
+    return fn(tx, *args)
+
+
 class SQLStore:
     """Storage operations over a driver (SQLite now, PostgreSQL later)."""
 
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
+
+    async def _write(self, fn: Any, *args: Any) -> Any:
+        """Run a write job; the first write of a request that carried a nonce also records the nonce, in the same
+        transaction, so the effect and the nonce commit (or roll back) together and a replay finds it."""
+        pending = request_nonce.get()
+        if pending is None or pending.used:
+            return await self.driver.write(fn, *args)
+        pending.used = True  # shared with tasks the request spawned (they copy the context, not the object)
+        return await self.driver.write(_with_nonce, pending, fn, *args)
+
+    async def purge_nonces(self, now: int) -> int:
+        """Forget nonces past the replay window (their requests are refused as stale anyway)."""
+        return await self.driver.write(lambda tx: tx.run("purge_nonces", now=now))
 
     async def close(self) -> None:
         await self.driver.close()
@@ -63,7 +99,7 @@ class SQLStore:
         return row["serverid"] if row else ""
 
     async def set_server_id(self, serverid: str) -> None:
-        await self.driver.write(lambda tx: tx.run("set_server_id", serverid=serverid))
+        await self._write(lambda tx: tx.run("set_server_id", serverid=serverid))
 
     async def get_statistics(self, colonyname: str = "") -> dict[str, int]:
         return await self.driver.read(_statistics, colonyname)
@@ -75,7 +111,7 @@ class SQLStore:
     # -- colonies -----------------------------------------------------------------------------------------------
 
     async def add_colony(self, name: str, colonyid: str) -> None:
-        await self.driver.write(_add_colony, name, colonyid)
+        await self._write(_add_colony, name, colonyid)
 
     async def get_colony(self, name: str) -> Row | None:
         return await self.driver.read(lambda tx: tx.one("get_colony", name=name))
@@ -84,10 +120,10 @@ class SQLStore:
         return await self.driver.read(lambda tx: tx.all("get_colonies"))
 
     async def set_colony_id(self, name: str, colonyid: str) -> None:
-        await self.driver.write(lambda tx: tx.run("set_colony_id", name=name, colonyid=colonyid))
+        await self._write(lambda tx: tx.run("set_colony_id", name=name, colonyid=colonyid))
 
     async def remove_colony(self, name: str) -> None:
-        await self.driver.write(_remove_colony, name)
+        await self._write(_remove_colony, name)
 
     # -- membership ---------------------------------------------------------------------------------------------
 
@@ -98,7 +134,7 @@ class SQLStore:
     # -- users --------------------------------------------------------------------------------------------------
 
     async def add_user(self, user: Row) -> None:
-        await self.driver.write(_add_user, user)
+        await self._write(_add_user, user)
 
     async def get_user(self, colonyname: str, name: str) -> Row | None:
         return await self.driver.read(lambda tx: tx.one("get_user", colonyname=colonyname, name=name))
@@ -110,12 +146,12 @@ class SQLStore:
         return await self.driver.read(lambda tx: tx.all("get_users", colonyname=colonyname))
 
     async def remove_user(self, colonyname: str, name: str) -> int:
-        return await self.driver.write(lambda tx: tx.run("remove_user", colonyname=colonyname, name=name))
+        return await self._write(lambda tx: tx.run("remove_user", colonyname=colonyname, name=name))
 
     # -- executors ----------------------------------------------------------------------------------------------
 
     async def add_executor(self, executor: Row) -> Row:
-        return await self.driver.write(_add_executor, executor)
+        return await self._write(_add_executor, executor)
 
     async def get_executor(self, colonyname: str, executorname: str) -> Row | None:
         return await self.driver.read(
@@ -131,18 +167,18 @@ class SQLStore:
         return await self.driver.read(lambda tx: tx.all("get_executors", colonyname=colonyname))
 
     async def set_executor_state(self, colonyname: str, executorname: str, state: int) -> int:
-        return await self.driver.write(
+        return await self._write(
             lambda tx: tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=state)
         )
 
     async def remove_executor(self, colonyname: str, executorname: str, now: int) -> list[Row]:
         """Unregister (soft delete), drop its functions, requeue its running processes; returns those processes."""
-        return await self.driver.write(_remove_executor, colonyname, executorname, now)
+        return await self._write(_remove_executor, colonyname, executorname, now)
 
     # -- functions ----------------------------------------------------------------------------------------------
 
     async def add_function(self, fn: Row) -> Row:
-        return await self.driver.write(_add_function, fn)
+        return await self._write(_add_function, fn)
 
     async def get_function(self, functionid: str) -> Row | None:
         return await self.driver.read(lambda tx: tx.one("get_function", functionid=functionid))
@@ -153,12 +189,12 @@ class SQLStore:
         )
 
     async def remove_function(self, functionid: str) -> int:
-        return await self.driver.write(lambda tx: tx.run("remove_function", functionid=functionid))
+        return await self._write(lambda tx: tx.run("remove_function", functionid=functionid))
 
     # -- processes ----------------------------------------------------------------------------------------------
 
     async def add_process(self, process: Row, attributes: list[Row]) -> Row:
-        return await self.driver.write(_add_process, process, attributes)
+        return await self._write(_add_process, process, attributes)
 
     async def get_process(self, processid: str) -> Row | None:
         """The process row with its attributes under ``"_attributes"``."""
@@ -181,39 +217,40 @@ class SQLStore:
         self, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int
     ) -> Row | None:
         """Claim the eligible process with the lowest prioritytime for this executor, or None."""
-        return await self.driver.write(_assign_process, colonyname, executor, executorid, cpu, mem, now)
+        return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now)
 
     async def close_process(
-        self, processid: str, executorid: str, executorname: str, success: bool, values: str, now: int
+        self, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None = None
     ) -> list[Row]:
         """Close as SUCCESS (values = JSON of out) or FAILED (values = JSON of errors); returns every process
-        that changed."""
-        return await self.driver.write(_close_process, processid, executorid, executorname, success, values, now)
+        that changed. The caller's membership is checked inside the same transaction (one round trip fewer).
+        ``lease`` (the assignment's starttime) fences a caller whose assignment has ended."""
+        return await self._write(_close_process, processid, executorid, success, values, now, lease)
 
     async def release_process(self, processid: str, now: int) -> list[Row]:
         """Put a running process back in the queue without counting a retry (its claimant went away)."""
-        return await self.driver.write(_release_process, processid, now)
+        return await self._write(_release_process, processid, now)
 
-    async def set_output(self, processid: str, executorid: str, out: str) -> None:
-        await self.driver.write(_set_output, processid, executorid, out)
+    async def set_output(self, processid: str, executorid: str, out: str, lease: int | None = None) -> None:
+        await self._write(_set_output, processid, executorid, out, lease)
 
     async def cancel_process(self, processid: str, now: int) -> list[Row]:
-        return await self.driver.write(_cancel_process, processid, now)
+        return await self._write(_cancel_process, processid, now)
 
     async def remove_process(self, processid: str) -> None:
-        await self.driver.write(_remove_process, processid)
+        await self._write(_remove_process, processid)
 
     async def remove_all_processes(self, colonyname: str, state: int) -> None:
-        await self.driver.write(_remove_all_processes, colonyname, state)
+        await self._write(_remove_all_processes, colonyname, state)
 
     async def expire_processes(self, now: int) -> list[Row]:
         """Requeue or fail running processes past maxexectime; fail waiting ones past maxwaittime."""
-        return await self.driver.write(_expire_processes, now)
+        return await self._write(_expire_processes, now)
 
     # -- workflows ----------------------------------------------------------------------------------------------
 
     async def add_graph(self, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
-        return await self.driver.write(_add_graph, graph, processes, attributes)
+        return await self._write(_add_graph, graph, processes, attributes)
 
     async def get_graph(self, processgraphid: str) -> tuple[Row, list[Row]] | None:
         """The graph row and its processes (without attributes)."""
@@ -223,30 +260,30 @@ class SQLStore:
         return await self.driver.read(_get_graphs, colonyname, state, count)
 
     async def remove_graph(self, processgraphid: str) -> None:
-        await self.driver.write(_remove_graph, processgraphid)
+        await self._write(_remove_graph, processgraphid)
 
     async def remove_all_graphs(self, colonyname: str, state: int) -> None:
-        await self.driver.write(_remove_all_graphs, colonyname, state)
+        await self._write(_remove_all_graphs, colonyname, state)
 
     async def cancel_graph(self, processgraphid: str, now: int) -> list[Row]:
-        return await self.driver.write(_cancel_graph, processgraphid, now)
+        return await self._write(_cancel_graph, processgraphid, now)
 
     async def add_child(
         self, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row]
     ) -> Row:
-        return await self.driver.write(_add_child, parentid, childid, insert, executorid, process, attributes)
+        return await self._write(_add_child, parentid, childid, insert, executorid, process, attributes)
 
     # -- attributes and logs ------------------------------------------------------------------------------------
 
-    async def add_attribute(self, attribute: Row, executorid: str) -> Row:
-        return await self.driver.write(_add_attribute, attribute, executorid)
+    async def add_attribute(self, attribute: Row, executorid: str, lease: int | None = None) -> Row:
+        return await self._write(_add_attribute, attribute, executorid, lease)
 
     async def get_attribute(self, attributeid: str) -> Row | None:
         return await self.driver.read(lambda tx: tx.one("get_attribute", attributeid=attributeid))
 
-    async def add_log(self, log: Row, executorid: str | None) -> None:
+    async def add_log(self, log: Row, executorid: str | None, lease: int | None = None) -> None:
         """Store a log line; with an executorid the process must be running and assigned to it."""
-        await self.driver.write(_add_log, log, executorid)
+        await self._write(_add_log, log, executorid, lease)
 
     async def get_logs(
         self, colonyname: str, processid: str, executorname: str, count: int, since: int, latest: bool
@@ -444,20 +481,30 @@ def _lock(tx: Tx, processid: str) -> Row | None:
     return row
 
 
-def _check_assigned(row: Row | None, processid: str, executorid: str) -> Row:
+def _check_assigned(row: Row | None, processid: str, executorid: str, lease: int | None = None) -> Row:
+    """Fencing: only the current assignment may act on a process. Without a lease (Go clients) that is "assigned
+    to the caller and running"; with one, also "the very assignment the caller was given", which refuses a late
+    call from an earlier assignment of the same process to the same executor."""
     if row is None:
         raise NotFound(f"Process with id {processid} does not exist")
     if not row["isassigned"] or row["assignedexecutorid"] != executorid:
-        raise Forbidden(f"Process {processid} is not assigned to the caller (it may have been requeued)")
+        raise Forbidden(f"Process {processid} is not assigned to the caller (its lease expired and it was requeued)")
     if row["state"] != RUNNING:
         raise Forbidden(f"Process {processid} is not running (state {row['state']})")
+    if lease is not None and lease != row["starttime"]:
+        raise Forbidden(f"Process {processid}: lease expired, the process was requeued and assigned again")
     return row
 
 
 def _close_process(
-    tx: Tx, processid: str, executorid: str, executorname: str, success: bool, values: str, now: int
+    tx: Tx, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None
 ) -> list[Row]:
-    row = _check_assigned(_lock(tx, processid), processid, executorid)
+    locked = _lock(tx, processid)
+    if locked is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    member = approved_member(_get_member(tx, locked["colonyname"], executorid), locked["colonyname"])
+    row = _check_assigned(locked, processid, executorid, lease)
+    executorname = member["name"]
     if success:
         output = values if values != "[]" else row["output"]
         closed = tx.one("close_process", processid=processid, state=SUCCESS, now=now, output=output,
@@ -547,8 +594,8 @@ def _update_graph_state(tx: Tx, graphid: str, now: int) -> None:
     tx.run("set_graph_state", processgraphid=graphid, state=state, starttime=starttime, endtime=endtime)
 
 
-def _set_output(tx: Tx, processid: str, executorid: str, out: str) -> None:
-    _check_assigned(_lock(tx, processid), processid, executorid)
+def _set_output(tx: Tx, processid: str, executorid: str, out: str, lease: int | None) -> None:
+    _check_assigned(_lock(tx, processid), processid, executorid, lease)
     tx.run("set_process_output", processid=processid, output=out)
 
 
@@ -722,8 +769,8 @@ def _add_child(
     return _add_process(tx, process, attributes)
 
 
-def _add_attribute(tx: Tx, attribute: Row, executorid: str) -> Row:
-    proc = _check_assigned(_lock(tx, attribute["targetid"]), attribute["targetid"], executorid)
+def _add_attribute(tx: Tx, attribute: Row, executorid: str, lease: int | None) -> Row:
+    proc = _check_assigned(_lock(tx, attribute["targetid"]), attribute["targetid"], executorid, lease)
     attribute = {**attribute, "targetprocessgraphid": proc["processgraphid"], "state": proc["state"]}
     if tx.one("get_attribute", attributeid=attribute["attributeid"]):
         raise BadRequest(f"Attribute {attribute['key']} already exists on process {attribute['targetid']}")
@@ -731,9 +778,9 @@ def _add_attribute(tx: Tx, attribute: Row, executorid: str) -> Row:
     return tx.one("get_attribute", attributeid=attribute["attributeid"])  # type: ignore[return-value]
 
 
-def _add_log(tx: Tx, log: Row, executorid: str | None) -> None:
+def _add_log(tx: Tx, log: Row, executorid: str | None, lease: int | None) -> None:
     if executorid is not None:
-        _check_assigned(_lock(tx, log["processid"]), log["processid"], executorid)
+        _check_assigned(_lock(tx, log["processid"]), log["processid"], executorid, lease)
     tx.run("add_log", **log)
 
 

@@ -11,6 +11,7 @@ from ..auth import require_member
 from ..context import Context
 from ..lifecycle import new_attribute
 from ..views import attribute_view
+from .common import lease_of
 
 
 async def add_attribute(ctx: Context, msg: m.AddAttributeMsg) -> Any:
@@ -26,7 +27,7 @@ async def add_attribute(ctx: Context, msg: m.AddAttributeMsg) -> Any:
     await require_member(ctx, proc["colonyname"])
     row = new_attribute(a.targetid, proc["colonyname"], proc["processgraphid"], a.attributetype, a.key, a.value,
                         ctx.now())  # fmt: skip
-    return attribute_view(await ctx.storage.add_attribute(row, ctx.caller))
+    return attribute_view(await ctx.storage.add_attribute(row, ctx.caller, lease_of(msg.lease)))
 
 
 async def get_attribute(ctx: Context, msg: m.GetAttributeMsg) -> Any:

@@ -10,7 +10,7 @@ from ...types import MAX_LOG_COUNT, MAX_LOG_DAYS
 from ..auth import require_executor, require_member
 from ..context import Context
 from ..views import log_view
-from .common import check_count
+from .common import check_count, lease_of
 
 DAY_NS = 86_400 * 1_000_000_000
 
@@ -24,7 +24,7 @@ async def add_log(ctx: Context, msg: m.AddLogMsg) -> Any:
     _check_size(ctx, msg.message)
     log = {"processid": msg.processid, "colonyname": proc["colonyname"], "executorname": member["name"],
            "message": msg.message, "timestamp": ctx.now()}  # fmt: skip
-    await ctx.storage.add_log(log, ctx.caller)
+    await ctx.storage.add_log(log, ctx.caller, lease_of(msg.lease))
     return {}
 
 
@@ -41,8 +41,9 @@ async def add_executor_log(ctx: Context, msg: m.AddExecutorLogMsg) -> Any:
 
 
 def _check_size(ctx: Context, message: str) -> None:
-    if len(message) > 1024 * 1024:
-        raise BadRequest("Log message exceeds 1 MiB")
+    limit = ctx.settings.max_log_bytes
+    if len(message) > limit // 4 and len(message.encode()) > limit:  # a char is at most 4 bytes of UTF-8
+        raise BadRequest(f"Log message of {len(message.encode())} bytes exceeds the limit of {limit} bytes")
 
 
 async def get_logs(ctx: Context, msg: m.GetLogsMsg) -> Any:

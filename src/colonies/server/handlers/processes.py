@@ -15,7 +15,7 @@ from ..context import Context
 from ..events import Waiter
 from ..lifecycle import new_process, to_json
 from ..views import process_view
-from .common import check_count, check_state
+from .common import check_count, check_state, check_wait, lease_of
 
 UNLIMITED = 2**62
 
@@ -42,7 +42,7 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
         if row is None:
             raise NotFound("No process available for assignment")
         return process_view(row)
-    deadline = time.monotonic() + min(msg.timeout, ctx.settings.max_wait_timeout)
+    deadline = time.monotonic() + check_wait(msg.timeout, ctx.settings.max_wait_timeout, "Assign")
     poll = ctx.settings.assign_poll_interval
     waiter = Waiter(msg.colonyname, executor["executortype"], executor["name"],
                     executor.get("locationname") or "", cpu, mem)  # fmt: skip
@@ -153,29 +153,27 @@ async def remove_all_processes(ctx: Context, msg: m.RemoveAllMsg) -> Any:
     return {}
 
 
-async def _close(ctx: Context, processid: str, success: bool, values: str) -> Any:
-    row = await _load(ctx, processid)
-    member = await require_member(ctx, row["colonyname"])
-    changed = await ctx.storage.close_process(processid, ctx.caller, member["name"], success, values, ctx.now())
+async def _close(ctx: Context, processid: str, success: bool, values: str, lease: str) -> Any:
+    changed = await ctx.storage.close_process(processid, ctx.caller, success, values, ctx.now(), lease_of(lease))
     ctx.events.publish(changed)
     return {}
 
 
 async def close_successful(ctx: Context, msg: m.CloseSuccessfulMsg) -> Any:
     """closesuccessfulmsg — the assigned executor, while the process runs."""
-    return await _close(ctx, msg.processid, True, to_json(msg.out, "out"))
+    return await _close(ctx, msg.processid, True, to_json(msg.out, "out"), msg.lease)
 
 
 async def close_failed(ctx: Context, msg: m.CloseFailedMsg) -> Any:
     """closefailedmsg — the assigned executor, while the process runs."""
-    return await _close(ctx, msg.processid, False, to_json([str(e) for e in msg.errors], "errors"))
+    return await _close(ctx, msg.processid, False, to_json([str(e) for e in msg.errors], "errors"), msg.lease)
 
 
 async def set_output(ctx: Context, msg: m.SetOutputMsg) -> Any:
     """setoutputmsg — the assigned executor, while the process runs."""
     row = await _load(ctx, msg.processid)
     await require_member(ctx, row["colonyname"])
-    await ctx.storage.set_output(msg.processid, ctx.caller, to_json(msg.out, "out"))
+    await ctx.storage.set_output(msg.processid, ctx.caller, to_json(msg.out, "out"), lease_of(msg.lease))
     return {}
 
 

@@ -287,3 +287,9 @@ ORDER BY timestamp, logid LIMIT :count;
 -- name: get_latest_logs_by_executor
 SELECT processid, colonyname, executorname, message, timestamp FROM logs
 WHERE colonyname = :colonyname AND executorname = :executorname ORDER BY timestamp DESC, logid DESC LIMIT :count;
+
+-- name: use_nonce
+INSERT INTO nonces (caller, nonce, expires) VALUES (:caller, :nonce, :expires) ON CONFLICT DO NOTHING;
+
+-- name: purge_nonces
+DELETE FROM nonces WHERE expires < :now;

@@ -146,3 +146,12 @@ CREATE TABLE IF NOT EXISTS logs (
 CREATE INDEX IF NOT EXISTS logs_process ON logs (processid, timestamp);
 CREATE INDEX IF NOT EXISTS logs_executor ON logs (executorname, timestamp);
 CREATE INDEX IF NOT EXISTS logs_colony ON logs (colonyname, timestamp);
+
+-- Replay protection: request nonces seen within the replay window (one row per signed write that carried one).
+CREATE TABLE IF NOT EXISTS nonces (
+    caller TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    expires BIGINT NOT NULL,
+    PRIMARY KEY (caller, nonce)
+);
+CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
