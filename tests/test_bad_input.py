@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Colony, Identity, Server, create_colony, new_identity
+from conftest import Colony, Identity, Server, create_colony, expect_error, new_identity
 
 from colonies import crypto, envelope
 
@@ -718,3 +718,23 @@ def test_zz_server_still_serves_and_data_is_intact(server: Server, base: Baselin
     # A normal write and read still work.
     fresh = c.submit(c.user, conditions={"executortype": IDLE})
     assert c.get(fresh["processid"])["state"] == 0
+
+
+@pytest.mark.parametrize("where", ["name", "label", "log"])
+def test_nul_characters_are_refused_on_every_backend(server: Server, where: str) -> None:
+    """PostgreSQL cannot store NUL; rather than differ by backend, every payload with an escaped NUL is a 400."""
+    colony = create_colony(server)
+    if where == "name":
+        msg: dict[str, Any] = {"colonyname": "bad\x00name"}
+        err = expect_error(400, colony.call, "getcolonymsg", msg, colony.owner)
+    elif where == "label":
+        err = expect_error(400, colony.submit, colony.user, label="a\x00b")
+    else:
+        p = colony.submit(colony.user)
+        colony.assign(colony.executor)
+        err = expect_error(400, colony.call, "addlogmsg", {"processid": p["processid"], "message": "x\x00"},
+                           colony.executor)  # fmt: skip
+    assert "NUL" in err.message
+    # A literal backslash followed by u0000 is ordinary text.
+    p = colony.submit(colony.user, label="a\\u0000b")
+    assert colony.get(p["processid"])["spec"]["label"] == "a\\u0000b"

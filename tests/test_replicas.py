@@ -145,3 +145,15 @@ def test_timeouts_move_to_another_replica_when_the_leader_dies(tmp_path: Any) ->
     finally:
         for srv in servers:
             srv.stop()
+
+
+def test_a_request_replayed_on_another_replica_is_refused(replicas: list[Server]) -> None:
+    """The nonce is recorded in the shared database, so a replay is refused whichever replica it reaches."""
+    from colonies import envelope
+
+    colony = create_colony(replicas[0])
+    body = envelope.build_request("submitfuncspecmsg", {"spec": colony.spec()}, colony.user.prvkey)
+    statuses = [httpx.post(srv.url + "/api", content=body, timeout=10).status_code for srv in replicas]
+    assert statuses == [200, 409, 409]
+    waiting = colony.call("getprocessesmsg", {"colonyname": colony.name, "state": 0, "count": 10}, colony.user)
+    assert len(waiting) == 1

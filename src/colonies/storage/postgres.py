@@ -22,7 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from ..exceptions import ColoniesError
+from ..exceptions import BadRequest, ColoniesError
 from .base import Row, StorageError, UniqueViolation
 from .queries import load_queries, load_sql
 
@@ -224,5 +224,9 @@ class PostgresDriver:
             raise
         except psycopg.errors.UniqueViolation as exc:
             raise UniqueViolation(str(exc)) from None
+        except psycopg.DataError as exc:
+            if "NUL" not in str(exc):  # psycopg refuses NUL in text parameters before they reach the server
+                raise StorageError(f"database error: {exc}") from None
+            raise BadRequest("Invalid text: PostgreSQL cannot store NUL (0x00) characters") from None
         except psycopg.Error as exc:
             raise StorageError(f"database error: {exc}") from None

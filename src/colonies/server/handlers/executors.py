@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ... import messages as m
 from ...exceptions import NotFound
 from ...types import ExecutorState
 from ..auth import require_colony_owner, require_member
 from ..context import Context
+from ..lifecycle import to_json
 from ..views import executor_view
 from .common import check_id, check_name
 
@@ -34,8 +33,8 @@ async def add_executor(ctx: Context, msg: m.AddExecutorMsg) -> Any:
             "commissiontime": now,
             "lastheardfromtime": 0,
             "locationname": e.locationname,
-            "capabilities": orjson.dumps(e.capabilities).decode(),
-            "allocations": orjson.dumps(e.allocations).decode(),
+            "capabilities": to_json(e.capabilities, "capabilities"),
+            "allocations": to_json(e.allocations, "allocations"),
             "blueprintid": e.blueprintid,
             "blueprintgen": e.blueprintgen,
         }

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ... import messages as m
 from ...crypto import random_id
 from ...exceptions import Forbidden, NotFound
 from ..auth import require_member
 from ..context import Context
+from ..lifecycle import to_json
 from ..views import function_view
 from .common import check_name
 
@@ -30,7 +29,7 @@ async def add_function(ctx: Context, msg: m.AddFunctionMsg) -> Any:
             "executortype": member["executortype"],
             "funcname": fn.funcname,
             "description": fn.description,
-            "args": orjson.dumps(fn.args).decode(),
+            "args": to_json(fn.args, "function args"),
             "locationname": member.get("locationname") or "",
         }
     )

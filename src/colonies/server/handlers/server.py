@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from ... import messages as m
-from ...exceptions import BadRequest
 from ..auth import require_server_owner
 from ..context import Context
+from .common import check_id
 
 
 async def version(ctx: Context, msg: m.VersionMsg) -> Any:
@@ -43,7 +43,6 @@ async def get_cluster(ctx: Context, msg: m.GetClusterMsg) -> Any:
 async def change_server_id(ctx: Context, msg: m.ChangeServerIDMsg) -> Any:
     """changeserveridmsg — server owner; replies with the request, as the Go server does."""
     await require_server_owner(ctx)
-    if len(msg.serverid) != 64:
-        raise BadRequest("Invalid server id: expected 64 hex characters")
+    check_id(msg.serverid, "server id")
     await ctx.storage.set_server_id(msg.serverid)
     return {"serverid": msg.serverid, "msgtype": msg.msgtype}
