@@ -63,3 +63,23 @@ def test_bench_quick_replicas_on_postgres(tmp_path: Path) -> None:
     (line,) = lines
     assert line["metric"] == "replicas" and line["no_duplicates"] is True
     assert line["submit_rate"] > 0 and line["params"]["replicas"] == 2
+
+
+def test_soak_quick_accounts_for_every_process() -> None:
+    """``benchmarks/soak.py --quick``: about 12 s of mixed load, then the accounting (no unexpected replies,
+    nothing lost). At this length memory only fails the run if it grows grossly."""
+    result = subprocess.run(
+        [sys.executable, str(BENCH.parent / "soak.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}"
+    (line,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert line["metric"] == "soak" and line["ok"] is True
+    assert line["lost"] == 0 and line["unexpected_errors"] == 0
+    acc = line["accounting"]
+    assert acc["processes"] > 0 and acc["closed_twice"] == 0 and acc["refusals_unexplained"] == 0
+    assert acc["processes"] == acc["succeeded"] + acc["failed"] + acc["cancelled"]
+    assert line["rss"]["available"] and len(line["rss"]["samples"]) >= 5

@@ -876,12 +876,13 @@ def test_assigned_executor_versus_another_approved_executor(world: World, msgtyp
 def test_closed_process_cannot_be_touched_by_its_former_assignee(world: World) -> None:
     process = world.new_running()
     world.a.close(process["processid"], ["done"])
-    for msgtype, msg in (
-        ("closefailedmsg", {"processid": process["processid"], "errors": ["late"]}),
-        ("setoutputmsg", {"processid": process["processid"], "out": ["late"]}),
-        ("addlogmsg", {"processid": process["processid"], "message": "late"}),
+    for msgtype, msg, status in (
+        ("closefailedmsg", {"processid": process["processid"], "errors": ["late"]}, 400),  # as the Go server
+        ("setoutputmsg", {"processid": process["processid"], "out": ["late"]}, 403),
+        ("addlogmsg", {"processid": process["processid"], "message": "late"}, 403),
     ):
-        expect_error(403, world.a.call, msgtype, msg, world.a.executor)
+        err = expect_error(status, world.a.call, msgtype, msg, world.a.executor)
+        assert "not running (state 2)" in err.message
     assert world.a.get(process["processid"])["out"] == ["done"]
 
 

@@ -36,10 +36,11 @@ def check_workflow(nodes: Sequence[tuple[str, Sequence[str]]], max_nodes: int = 
             if parent in seen:
                 raise BadRequest(f"Invalid workflow: node {name!r} lists dependency {parent!r} twice")
             seen.add(parent)
-    return _topological_order(deps)
+    return topological_order(deps)
 
 
-def _topological_order(deps: Mapping[str, list[str]]) -> list[str]:
+def topological_order(deps: Mapping[str, list[str]]) -> list[str]:
+    """Names so that every node comes after its parents (``deps``: node → parents); a cycle is a 400."""
     children: dict[str, list[str]] = {name: [] for name in deps}
     indegree = {name: len(parents) for name, parents in deps.items()}
     for name, parents in deps.items():

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from .. import dag
-from ..exceptions import BadRequest, Conflict, Forbidden, NotFound, approved_member
+from ..exceptions import BadRequest, ColoniesError, Conflict, Forbidden, NotFound, approved_member
 from ..types import AttributeType, ExecutorState, ProcessState
 from .base import Driver, Row, Tx, UniqueViolation
 
@@ -481,16 +481,19 @@ def _lock(tx: Tx, processid: str) -> Row | None:
     return row
 
 
-def _check_assigned(row: Row | None, processid: str, executorid: str, lease: int | None = None) -> Row:
+def _check_assigned(
+    row: Row | None, processid: str, executorid: str, lease: int | None = None, ended: type[ColoniesError] = Forbidden
+) -> Row:
     """Fencing: only the current assignment may act on a process. Without a lease (Go clients) that is "assigned
     to the caller and running"; with one, also "the very assignment the caller was given", which refuses a late
-    call from an earlier assignment of the same process to the same executor."""
+    call from an earlier assignment of the same process to the same executor. A process that has ended is a 403,
+    or ``ended`` (the Go server answers a close with 400)."""
     if row is None:
         raise NotFound(f"Process with id {processid} does not exist")
     if not row["isassigned"] or row["assignedexecutorid"] != executorid:
         raise Forbidden(f"Process {processid} is not assigned to the caller (its lease expired and it was requeued)")
     if row["state"] != RUNNING:
-        raise Forbidden(f"Process {processid} is not running (state {row['state']})")
+        raise ended(f"Process {processid} is not running (state {row['state']})")
     if lease is not None and lease != row["starttime"]:
         raise Forbidden(f"Process {processid}: lease expired, the process was requeued and assigned again")
     return row
@@ -503,7 +506,7 @@ def _close_process(
     if locked is None:
         raise NotFound(f"Process with id {processid} does not exist")
     member = approved_member(_get_member(tx, locked["colonyname"], executorid), locked["colonyname"])
-    row = _check_assigned(locked, processid, executorid, lease)
+    row = _check_assigned(locked, processid, executorid, lease, ended=BadRequest)
     executorname = member["name"]
     if success:
         output = values if values != "[]" else row["output"]
@@ -723,12 +726,17 @@ def _cancel_graph(tx: Tx, processgraphid: str, now: int) -> list[Row]:
     if graph["state"] in (SUCCESS, FAILED, CANCELLED):
         raise BadRequest(f"Workflow {processgraphid} has already ended")
     changed = []
-    for proc in tx.all("get_graph_processes", processgraphid=processgraphid):
+    procs = {p["processid"]: p for p in tx.all("get_graph_processes", processgraphid=processgraphid)}
+    deps = {pid: [q for q in loads(p["parents"]) if q in procs] for pid, p in procs.items()}
+    # Parents before children: a close holds its process and then touches only descendants, so taking the row
+    # locks in this order never waits on a close in a cycle (no deadlock).
+    for proc in (procs[pid] for pid in dag.topological_order(deps)):
         if proc["state"] in (WAITING, RUNNING):
-            tx.one("close_process", processid=proc["processid"], state=CANCELLED, now=now, output=proc["output"],
-                   errors=proc["errors"])  # fmt: skip
-            _set_state(tx, proc["processid"], CANCELLED)
-            changed.append(tx.one("get_process", processid=proc["processid"]))
+            # The list above is a snapshot: a node closed since then keeps its result (the update is guarded).
+            cancelled = tx.one("cancel_active_process", processid=proc["processid"], now=now)
+            if cancelled is not None:
+                _set_state(tx, proc["processid"], CANCELLED)
+                changed.append(cancelled)
     tx.run("set_graph_state", processgraphid=processgraphid, state=CANCELLED,
            starttime=graph["starttime"], endtime=now)  # fmt: skip
     return changed  # type: ignore[return-value]

@@ -185,6 +185,13 @@ UPDATE processes SET state = :state, endtime = :now, output = :output, errors = 
 WHERE processid = :processid
 RETURNING *;
 
+-- name: cancel_active_process
+-- Guarded by state: a close that committed while the cancel waited for the row lock wins (PostgreSQL re-checks
+-- the condition on the row it waited for).
+UPDATE processes SET state = 4, endtime = :now, execdeadline = 0
+WHERE processid = :processid AND state IN (0, 1)
+RETURNING *;
+
 -- name: requeue_process
 UPDATE processes SET state = 0, isassigned = 0, assignedexecutorid = '', starttime = 0, endtime = 0,
     execdeadline = 0, retries = retries + :retry,
