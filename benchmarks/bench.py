@@ -1094,9 +1094,9 @@ def human_summary(line: dict[str, Any]) -> str:
 # ------------------------------------------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", help="benchmark this running server instead of starting one")
+def add_server_args(p: argparse.ArgumentParser, verb: str) -> None:
+    """Where the server is: a running one (--host, --port, --server-prvkey) or a self-started one (--db)."""
+    p.add_argument("--host", help=f"{verb} this running server instead of starting one")
     p.add_argument("--port", type=int, default=50080, help="port of the running server (with --host)")
     p.add_argument(
         "--server-prvkey",
@@ -1106,6 +1106,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument(
         "--db", help="database URL for the self-started server (default: fresh SQLite in a temp dir)"
     )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_server_args(p, "benchmark")
     p.add_argument("--quick", action="store_true", help="small counts for a smoke run")
     p.add_argument("--runs", type=int, default=1, help="repeat each metric N times and report the median")
     p.add_argument("--only", help=f"comma-separated subset of: {', '.join(METRICS)}")

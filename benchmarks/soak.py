@@ -1102,16 +1102,7 @@ def print_accounting(acc: dict[str, Any]) -> None:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--host", help="soak this running server instead of starting one")
-    p.add_argument("--port", type=int, default=50080, help="port of the running server (with --host)")
-    p.add_argument(
-        "--server-prvkey",
-        default=os.environ.get("COLONIES_SERVER_PRVKEY"),
-        help="server owner private key (with --host; env COLONIES_SERVER_PRVKEY)",
-    )
-    p.add_argument(
-        "--db", help="database URL for the self-started server (default: fresh SQLite in a temp dir)"
-    )
+    bench.add_server_args(p, "soak")
     p.add_argument(
         "--duration",
         type=float,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import secrets
 import time
 from typing import Any
@@ -15,6 +16,9 @@ from .exceptions import BadRequest
 
 EMPTY_PAYLOAD = "e30="  # base64("{}")
 
+
+#: A JSON-escaped NUL: an odd number of backslashes before u0000 (an even number is a literal backslash).
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 def encode_payload(msg: Any) -> str:
     return base64.b64encode(orjson.dumps(msg)).decode("ascii")
@@ -73,10 +77,15 @@ class Envelope:
         return cls(*fields)
 
     def decode_payload(self) -> bytes:
+        """The payload's JSON bytes. A JSON-escaped NUL is refused here, for /api and /pubsub and every backend
+        alike: PostgreSQL cannot store it, and no name, label or log line needs it."""
         try:
-            return base64.b64decode(self.payload, validate=True)
+            payload = base64.b64decode(self.payload, validate=True)
         except (binascii.Error, ValueError):
             raise BadRequest("Invalid RPC payload: not valid base64") from None
+        if b"u0000" in payload and _JSON_NUL.search(payload):
+            raise BadRequest("Invalid text: NUL (\\u0000) characters are not allowed in a payload")
+        return payload
 
 
 def decode_reply(body: bytes) -> tuple[bool, Any]:

@@ -15,6 +15,8 @@ Only ``server/api.py`` and ``server/pubsub.py`` turn these into the error envelo
 
 from __future__ import annotations
 
+from .types import ExecutorState
+
 
 class ColoniesError(Exception):
     status = 500
@@ -66,8 +68,6 @@ class ColoniesConnectionError(ColoniesError):
 def approved_member(member: dict | None, colonyname: str) -> dict:
     """The member row if it may act in the colony, else the 403 every membership check gives (one wording for
     the server's role checks and for the checks storage makes inside a transaction)."""
-    from .types import ExecutorState
-
     if member is not None and member["state"] == ExecutorState.APPROVED:
         return member
     if member is not None:

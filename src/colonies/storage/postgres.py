@@ -22,7 +22,7 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool
 
-from ..exceptions import BadRequest, ColoniesError
+from ..exceptions import ColoniesError
 from .base import Row, StorageError, UniqueViolation
 from .queries import load_queries, load_sql
 
@@ -47,6 +47,10 @@ def to_psycopg(sql: str) -> str:
 
 def _schema_identity(tx: PostgresTx) -> Row:
     return tx.conn.execute("SELECT current_schema() AS s, hashtext(current_schema()) AS h").fetchone()  # type: ignore[return-value]
+
+
+class _Deadlock(StorageError):
+    """PostgreSQL broke a deadlock by rolling this job back (a StorageError once the retries are used up)."""
 
 
 class PostgresTx:
@@ -205,28 +209,27 @@ class PostgresDriver:
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, False)
 
     def _run(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
+        for _ in range(DEADLOCK_RETRIES):
+            try:
+                return self._run_once(fn, args, autocommit)
+            except _Deadlock:
+                # Two jobs locked rows in opposite orders (e.g. a timeout sweep across graphs against a close);
+                # PostgreSQL rolled this one back whole, so running it again is safe.
+                log.info("deadlock in %s, retrying", getattr(fn, "__name__", fn))
+        return self._run_once(fn, args, autocommit)
+
+    def _run_once(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
         assert self._pool is not None, "driver not open"
         try:
-            for attempt in range(DEADLOCK_RETRIES + 1):
-                try:
-                    with self._pool.connection() as conn:  # commits on success, rolls back on any exception
-                        if conn.autocommit != autocommit:
-                            conn.autocommit = autocommit
-                        return fn(PostgresTx(conn, self.queries), *args)
-                except psycopg.errors.DeadlockDetected:
-                    # Two jobs locked rows of one workflow in opposite orders (e.g. a graph cancel against a close);
-                    # PostgreSQL rolled this one back whole, so running it again is safe.
-                    if attempt == DEADLOCK_RETRIES:
-                        raise
-                    log.info("deadlock in %s, retrying", getattr(fn, "__name__", fn))
-            raise AssertionError("unreachable")
+            with self._pool.connection() as conn:  # commits on success, rolls back on any exception
+                if conn.autocommit != autocommit:
+                    conn.autocommit = autocommit
+                return fn(PostgresTx(conn, self.queries), *args)
         except (ColoniesError, StorageError):
             raise
+        except psycopg.errors.DeadlockDetected as exc:
+            raise _Deadlock(f"database error: {exc}") from None
         except psycopg.errors.UniqueViolation as exc:
             raise UniqueViolation(str(exc)) from None
-        except psycopg.DataError as exc:
-            if "NUL" not in str(exc):  # psycopg refuses NUL in text parameters before they reach the server
-                raise StorageError(f"database error: {exc}") from None
-            raise BadRequest("Invalid text: PostgreSQL cannot store NUL (0x00) characters") from None
         except psycopg.Error as exc:
             raise StorageError(f"database error: {exc}") from None
