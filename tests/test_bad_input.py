@@ -688,6 +688,7 @@ def test_pubsub_bad_frames_get_error_frames_and_the_socket_keeps_serving(
         (mismatched.decode(), 400),
         (signed("subscribeprocessmsg", {**good_msg, "timeout": "soon"}, c.executor).decode(), 400),
         (signed("subscribeprocessmsg", {**good_msg, "processid": rnd_id()}, c.executor).decode(), 404),
+        (signed("subscribeprocessmsg", {**good_msg, "executortype": "a\x00"}, c.executor).decode(), 400),
     ]
     with connect(f"ws://127.0.0.1:{server.port}/pubsub", open_timeout=5, close_timeout=2) as ws:
         for frame, status in bad_frames:
