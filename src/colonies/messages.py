@@ -18,6 +18,8 @@ class Msg(Wire):
     #: Replay protection (ours; Go clients omit it): "<unix ns>-<16+ hex chars>", unique per request. The
     #: server refuses a nonce outside its replay window or seen before (see docs/security.md).
     nonce: str = ""
+    #: Ours too: the ``instanceid`` of the server the request is meant for (see ``check_audience``).
+    audience: str = ""
 
 
 # server

@@ -22,6 +22,11 @@ def env_bool(name: str, default: bool = False) -> bool:
     return default if not value else value in ("1", "true", "yes", "on")
 
 
+def env_list(name: str) -> list[str]:
+    """A comma-separated variable as a list, blanks dropped."""
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
 def default_data_dir() -> str:
     """``COLONIES_DATA_DIR``, else ``$XDG_DATA_HOME/colonies`` (``~/.local/share/colonies``)."""
     if os.environ.get("COLONIES_DATA_DIR"):
@@ -76,6 +81,17 @@ class Settings:
     #: PEM certificate (chain) and private key: with both, the port serves HTTPS and WSS only.
     tls_cert: str = ""
     tls_key: str = ""
+    #: Every message but a workflow submission must fit in this many bytes (decoding is costly; see security.md).
+    max_message_bytes: int = 4 * 1024 * 1024
+    #: JSON objects and arrays in one payload (what parsing costs grows with), counted before parsing.
+    max_json_containers: int = 200_000
+    #: Dependencies (edges) in one workflow, summed over its nodes.
+    max_workflow_edges: int = 50_000
+    #: A nonce may be dated at most this many seconds after the server's clock.
+    max_clock_skew: int = 30
+    #: Web origins (``https://dash.example.org``) whose pages may call ``/api`` and ``/pubsub`` from a browser;
+    #: empty = same origin only. ``*`` allows every origin: only for a server whose keys are all secret.
+    cors_origins: list[str] = field(default_factory=list)
 
     @property
     def tls(self) -> bool:
@@ -96,6 +112,11 @@ class Settings:
             replay_window=env_int("COLONIES_REPLAY_WINDOW", 300),
             tls_cert=os.environ.get("COLONIES_TLS_CERT", "").strip(),
             tls_key=os.environ.get("COLONIES_TLS_KEY", "").strip(),
+            max_message_bytes=env_int("COLONIES_MAX_MESSAGE_BYTES", 4 * 1024 * 1024),
+            max_json_containers=env_int("COLONIES_MAX_JSON_CONTAINERS", 200_000),
+            max_workflow_edges=env_int("COLONIES_MAX_WORKFLOW_EDGES", 50_000),
+            max_clock_skew=env_int("COLONIES_MAX_CLOCK_SKEW", 30),
+            cors_origins=env_list("COLONIES_CORS_ORIGINS"),
         )
         for key, value in overrides.items():
             if value is not None:

@@ -146,13 +146,37 @@ class _Endpoint:
     def _unreachable(self, exc: BaseException) -> ColoniesConnectionError:
         return connection_error(self.host, self.port, exc, self.tls)
 
+    #: The server's ``instanceid`` (None until asked; "" if it has none, e.g. a Go server): every signed request
+    #: names it as its ``audience``, so a captured request is refused by any other server that knows the key.
+    _audience: str | None = None
+
+    def _learn_audience(self, response: httpx.Response) -> None:
+        try:
+            info = _decode(response, self.host, self.port)
+        except ColoniesError:
+            info = None
+        found = info.get("instanceid") if isinstance(info, dict) else None
+        self._audience = found if isinstance(found, str) and len(found) <= 64 else ""
+
+    def _bind(self, msg: dict[str, Any], prvkey: str | None) -> dict[str, Any]:
+        return {"audience": self._audience, **msg} if prvkey and self._audience else msg
+
+
+def _wrong_audience(exc: ColoniesError) -> bool:
+    return exc.status == 403 and "signed for another server" in str(exc)
+
+
+_HEADERS = {"content-type": "application/json"}
+_INFO = envelope.build_request("getserverinfomsg", {}, None)
+
 
 class RPCClient(_Endpoint):
     """One connection pool to one server; ``call`` sends a message signed with the given key."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._http = httpx.Client(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True)
+        self._http = httpx.Client(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True,
+                                  headers=_HEADERS)  # fmt: skip
 
     def close(self) -> None:
         self._http.close()
@@ -171,7 +195,16 @@ class RPCClient(_Endpoint):
 
     def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None) -> Any:
         """Send one RPC and return the decoded reply payload; raises ColoniesError(status, message)."""
-        response = self.send_raw(envelope.build_request(payloadtype, msg, prvkey), timeout)
+        if prvkey and self._audience is None:
+            self._learn_audience(self.send_raw(_INFO))
+        try:
+            response = self.send_raw(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
+            return _decode(response, self.host, self.port)
+        except ColoniesError as exc:
+            if not _wrong_audience(exc):
+                raise
+        self._learn_audience(self.send_raw(_INFO))  # the server's database was replaced: sign for the new one
+        response = self.send_raw(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
         return _decode(response, self.host, self.port)
 
 
@@ -180,7 +213,8 @@ class AsyncRPCClient(_Endpoint):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True)
+        self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True,
+                                       headers=_HEADERS)  # fmt: skip
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -191,12 +225,23 @@ class AsyncRPCClient(_Endpoint):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    async def _post(self, body: bytes, timeout: float | None = None) -> httpx.Response:
+        try:
+            return await self._http.post(self.url, content=body, timeout=timeout or self.timeout)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+
     async def call(
         self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None
     ) -> Any:
-        body = envelope.build_request(payloadtype, msg, prvkey)
+        if prvkey and self._audience is None:
+            self._learn_audience(await self._post(_INFO))
         try:
-            response = await self._http.post(self.url, content=body, timeout=timeout or self.timeout)
-        except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
+            response = await self._post(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
+            return _decode(response, self.host, self.port)
+        except ColoniesError as exc:
+            if not _wrong_audience(exc):
+                raise
+        self._learn_audience(await self._post(_INFO))
+        response = await self._post(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
         return _decode(response, self.host, self.port)

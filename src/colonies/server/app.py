@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
@@ -62,6 +60,7 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
         if settings.server_id:
             await storage.set_server_id(settings.server_id)
         state.storage = storage
+        state.instance_id = await storage.get_instance_id()
         state.started = time.time()
         if storage.replicated:  # other replicas' events wake our long-polls and subscriptions, and ours theirs
             state.events.relay = storage.relay
@@ -83,5 +82,4 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
         Route("/metrics", metrics, methods=["GET"]),
         WebSocketRoute("/pubsub", PubSubEndpoint(state)),
     ]
-    middleware = [Middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])]
-    return ColoniesApp(Starlette(routes=routes, middleware=middleware, lifespan=lifespan), api, state)
+    return ColoniesApp(Starlette(routes=routes, lifespan=lifespan), api, state)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..settings import Settings
@@ -22,6 +22,25 @@ class ServerState:
     #: Whether this replica currently runs the background duties (set by the timeout loop).
     leader: bool = False
     metrics: Any = None
+    #: Random per database (replicas share it): what signed requests name as their ``audience``.
+    instance_id: str = ""
+    #: Identities recently found in the database → when that was (monotonic s); see ``is_known``.
+    known: dict[str, float] = field(default_factory=dict)
+
+    async def is_known(self, identity: str) -> bool:
+        """Whether ``identity`` is the server owner or a colony owner, user or executor somewhere. Asked only for
+        large payloads, before they are decoded, so an unknown signer cannot make the server parse megabytes.
+        Positive answers are cached for a minute (an identity removed meanwhile still fails its role check)."""
+        now = time.monotonic()
+        seen = self.known.get(identity)
+        if seen is not None and now - seen < 60:
+            return True
+        if not await self.storage.is_known_identity(identity):
+            return False
+        if len(self.known) > 10_000:
+            self.known.clear()
+        self.known[identity] = now
+        return True
 
 
 class Context:

@@ -105,6 +105,7 @@ def new_process(
         "state": ProcessState.WAITING,
         "isassigned": 0,
         "waitforparents": int(waitforparents),
+        "pendingparents": -1,  # a workflow sets the count of its parents
         "prioritytime": now - spec.priority * PRIORITY_UNIT_NS,
         "submissiontime": now,
         # A workflow child's wait clock starts when its parents are done, not at submission.

@@ -87,6 +87,7 @@ class SQLiteDriver:
         self._loop = asyncio.get_running_loop()
         writer = _connect(self.path)
         writer.executescript(load_sql("sqlite", "schema.sql"))
+        _migrate(writer)
         self._reader = SQLiteTx(_connect(self.path), self.queries)
         self._thread = threading.Thread(target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True)
         self._thread.start()
@@ -182,3 +183,11 @@ def _resolve(results: list[tuple[asyncio.Future[Any], Any, BaseException | None]
             fut.set_exception(exc)
         else:
             fut.set_result(value)
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Columns added after a database may have been created (SQLite has no ADD COLUMN IF NOT EXISTS)."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(processes)")}
+    if "pendingparents" not in columns:
+        conn.execute("ALTER TABLE processes ADD COLUMN pendingparents INTEGER NOT NULL DEFAULT -1")
+        conn.commit()

@@ -101,6 +101,15 @@ class SQLStore:
     async def set_server_id(self, serverid: str) -> None:
         await self._write(lambda tx: tx.run("set_server_id", serverid=serverid))
 
+    async def get_instance_id(self) -> str:
+        """The database's random instance id (created with the schema; replicas on one database share it)."""
+        row = await self.driver.read(lambda tx: tx.one("get_instance_id"))
+        return row["instanceid"] if row else ""
+
+    async def is_known_identity(self, identity: str) -> bool:
+        """Whether the id is the server owner's or any colony owner's, user's or executor's."""
+        return await self.driver.read(lambda tx: tx.one("is_known_identity", id=identity)) is not None
+
     async def get_statistics(self, colonyname: str = "") -> dict[str, int]:
         return await self.driver.read(_statistics, colonyname)
 
@@ -551,7 +560,14 @@ def _resolve_after_close(tx: Tx, row: Row, success: bool, now: int) -> list[Row]
     changed: list[Row] = []
     graphid = row["processgraphid"]
     if success:
-        for childid in loads(row["children"]):
+        # Counted children: one statement counts their pending parents down; those reaching 0 are ready.
+        for counted in tx.all("count_down_parents", ids=row["children"]):
+            if counted["pendingparents"] == 0 and counted["state"] == WAITING and counted["waitforparents"]:
+                tx.run("release_parents_wait", processid=counted["processid"], now=now)
+                changed.append(tx.one("get_process", processid=counted["processid"]))  # type: ignore[arg-type]
+        # Uncounted ones (pendingparents -1): look at every parent, as before.
+        for uncounted in tx.all("get_uncounted_in", ids=row["children"]):
+            childid = uncounted["processid"]
             child = tx.one("get_process", processid=childid)
             if child is None or child["state"] != WAITING or not child["waitforparents"]:
                 continue

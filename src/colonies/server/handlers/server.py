@@ -23,6 +23,7 @@ async def get_server_info(ctx: Context, msg: m.GetServerInfoMsg) -> Any:
         "buildversion": s.build_version,
         "buildtime": s.build_time,
         "backends": [{"type": "http", "port": s.port, "host": s.host}],
+        "instanceid": ctx.state.instance_id,  # ours: clients bind signed requests to it (their "audience")
     }
 
 

@@ -23,7 +23,8 @@ async def submit_workflow_spec(ctx: Context, msg: m.SubmitWorkflowSpecMsg) -> An
     wf = msg.spec
     member = await require_member(ctx, wf.colonyname)
     specs = wf.functionspecs
-    dag.check_workflow([(s.nodename, s.conditions.dependencies) for s in specs], ctx.settings.max_workflow_nodes)
+    dag.check_workflow([(s.nodename, s.conditions.dependencies) for s in specs], ctx.settings.max_workflow_nodes,
+                       ctx.settings.max_workflow_edges)
     now = ctx.now()
     graphid = random_id()
     rows: dict[str, dict[str, Any]] = {}
@@ -41,6 +42,7 @@ async def submit_workflow_spec(ctx: Context, msg: m.SubmitWorkflowSpecMsg) -> An
         row = rows[spec.nodename]
         row["parents"] = dumps([rows[p]["processid"] for p in spec.conditions.dependencies])
         row["children"] = dumps(children[spec.nodename])
+        row["pendingparents"] = len(spec.conditions.dependencies)
     roots = [rows[s.nodename]["processid"] for s in specs if not s.conditions.dependencies]
     graph = {
         "processgraphid": graphid,

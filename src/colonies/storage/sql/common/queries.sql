@@ -9,6 +9,15 @@ SELECT serverid FROM server WHERE id = 1;
 INSERT INTO server (id, serverid) VALUES (1, :serverid)
 ON CONFLICT (id) DO UPDATE SET serverid = excluded.serverid;
 
+-- name: get_instance_id
+SELECT instanceid FROM server_instance WHERE id = 1;
+
+-- name: is_known_identity
+SELECT 1 AS known WHERE EXISTS (SELECT 1 FROM server WHERE serverid = :id)
+    OR EXISTS (SELECT 1 FROM colonies WHERE colonyid = :id)
+    OR EXISTS (SELECT 1 FROM users WHERE userid = :id)
+    OR EXISTS (SELECT 1 FROM executors WHERE executorid = :id);
+
 -- name: add_colony
 INSERT INTO colonies (name, colonyid) VALUES (:name, :colonyid);
 
@@ -126,11 +135,11 @@ WHERE functionid = :functionid;
 INSERT INTO processes (processid, colonyname, executortype, executornames, locationname, state, waitforparents,
     prioritytime, submissiontime, waitdeadline, maxretries, maxexectime, maxwaittime, cpu, mem, storage, nodes,
     processes, processespernode, funcname, nodename, label, initiatorid, initiatorname, processgraphid, parents,
-    children, input, spec)
+    children, input, spec, pendingparents)
 VALUES (:processid, :colonyname, :executortype, :executornames, :locationname, :state, :waitforparents,
     :prioritytime, :submissiontime, :waitdeadline, :maxretries, :maxexectime, :maxwaittime, :cpu, :mem, :storage,
     :nodes, :processes, :processespernode, :funcname, :nodename, :label, :initiatorid, :initiatorname,
-    :processgraphid, :parents, :children, :input, :spec);
+    :processgraphid, :parents, :children, :input, :spec, :pendingparents);
 
 -- name: get_process
 SELECT * FROM processes WHERE processid = :processid;
@@ -205,7 +214,8 @@ UPDATE processes SET waitforparents = 0,
 WHERE processid = :processid AND waitforparents = 1;
 
 -- name: set_process_links
-UPDATE processes SET parents = :parents, children = :children, waitforparents = :waitforparents
+UPDATE processes SET parents = :parents, children = :children, waitforparents = :waitforparents,
+    pendingparents = -1
 WHERE processid = :processid;
 
 -- name: set_attributes_state

@@ -46,3 +46,11 @@ SELECT * FROM processes WHERE processid = :processid FOR UPDATE;
 
 -- name: lock_graph
 SELECT processgraphid FROM processgraphs WHERE processgraphid = :processgraphid FOR UPDATE;
+
+-- name: count_down_parents
+UPDATE processes SET pendingparents = pendingparents - 1
+WHERE processid IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb))) AND pendingparents > 0
+RETURNING processid, pendingparents, state, waitforparents;
+
+-- name: get_uncounted_in
+SELECT processid FROM processes WHERE processid IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb))) AND pendingparents < 0;

@@ -6,6 +6,13 @@ CREATE TABLE IF NOT EXISTS server (
     serverid TEXT NOT NULL
 );
 
+-- A random id per database, so a signed request can name the server it is for (its "audience").
+CREATE TABLE IF NOT EXISTS server_instance (
+    id BIGINT PRIMARY KEY CHECK (id = 1),
+    instanceid TEXT NOT NULL
+);
+INSERT INTO server_instance (id, instanceid) VALUES (1, md5(random()::text || clock_timestamp()::text)) ON CONFLICT (id) DO NOTHING;
+
 CREATE TABLE IF NOT EXISTS colonies (
     name TEXT PRIMARY KEY,
     colonyid TEXT NOT NULL
@@ -20,6 +27,7 @@ CREATE TABLE IF NOT EXISTS users (
     PRIMARY KEY (colonyname, name)
 );
 CREATE INDEX IF NOT EXISTS users_id ON users (colonyname, userid);
+CREATE INDEX IF NOT EXISTS users_userid ON users (userid);
 
 CREATE TABLE IF NOT EXISTS executors (
     colonyname TEXT NOT NULL,
@@ -38,6 +46,7 @@ CREATE TABLE IF NOT EXISTS executors (
     PRIMARY KEY (colonyname, executorname)
 );
 CREATE INDEX IF NOT EXISTS executors_id ON executors (colonyname, executorid);
+CREATE INDEX IF NOT EXISTS executors_executorid ON executors (executorid);
 
 CREATE TABLE IF NOT EXISTS functions (
     functionid TEXT PRIMARY KEY,
@@ -69,6 +78,9 @@ CREATE TABLE IF NOT EXISTS processes (
     isassigned BIGINT NOT NULL DEFAULT 0,
     assignedexecutorid TEXT NOT NULL DEFAULT '',
     waitforparents BIGINT NOT NULL DEFAULT 0,
+    -- Parents not yet succeeded (a successful close counts it down: readiness in O(children)); -1 = unknown,
+    -- check the parents themselves (rows from before this column, and rows re-linked by addchildmsg).
+    pendingparents BIGINT NOT NULL DEFAULT -1,
     prioritytime BIGINT NOT NULL,
     submissiontime BIGINT NOT NULL,
     starttime BIGINT NOT NULL DEFAULT 0,
@@ -155,3 +167,6 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (caller, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+
+-- Databases created before pendingparents existed.
+ALTER TABLE processes ADD COLUMN IF NOT EXISTS pendingparents BIGINT NOT NULL DEFAULT -1;

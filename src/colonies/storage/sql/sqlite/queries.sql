@@ -43,3 +43,11 @@ SELECT * FROM processes WHERE processid = :processid;
 
 -- name: lock_graph
 SELECT processgraphid FROM processgraphs WHERE processgraphid = :processgraphid;
+
+-- name: count_down_parents
+UPDATE processes SET pendingparents = pendingparents - 1
+WHERE processid IN (SELECT value FROM json_each(:ids)) AND pendingparents > 0
+RETURNING processid, pendingparents, state, waitforparents;
+
+-- name: get_uncounted_in
+SELECT processid FROM processes WHERE processid IN (SELECT value FROM json_each(:ids)) AND pendingparents < 0;

@@ -6,6 +6,13 @@ CREATE TABLE IF NOT EXISTS server (
     serverid TEXT NOT NULL
 );
 
+-- A random id per database, so a signed request can name the server it is for (its "audience").
+CREATE TABLE IF NOT EXISTS server_instance (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    instanceid TEXT NOT NULL
+);
+INSERT INTO server_instance (id, instanceid) VALUES (1, lower(hex(randomblob(16)))) ON CONFLICT (id) DO NOTHING;
+
 CREATE TABLE IF NOT EXISTS colonies (
     name TEXT PRIMARY KEY,
     colonyid TEXT NOT NULL
@@ -20,6 +27,7 @@ CREATE TABLE IF NOT EXISTS users (
     PRIMARY KEY (colonyname, name)
 );
 CREATE INDEX IF NOT EXISTS users_id ON users (colonyname, userid);
+CREATE INDEX IF NOT EXISTS users_userid ON users (userid);
 
 CREATE TABLE IF NOT EXISTS executors (
     colonyname TEXT NOT NULL,
@@ -38,6 +46,7 @@ CREATE TABLE IF NOT EXISTS executors (
     PRIMARY KEY (colonyname, executorname)
 );
 CREATE INDEX IF NOT EXISTS executors_id ON executors (colonyname, executorid);
+CREATE INDEX IF NOT EXISTS executors_executorid ON executors (executorid);
 
 CREATE TABLE IF NOT EXISTS functions (
     functionid TEXT PRIMARY KEY,
@@ -68,6 +77,9 @@ CREATE TABLE IF NOT EXISTS processes (
     isassigned INTEGER NOT NULL DEFAULT 0,
     assignedexecutorid TEXT NOT NULL DEFAULT '',
     waitforparents INTEGER NOT NULL DEFAULT 0,
+    -- Parents not yet succeeded (a successful close counts it down: readiness in O(children)); -1 = unknown,
+    -- check the parents themselves (rows from before this column, and rows re-linked by addchildmsg).
+    pendingparents INTEGER NOT NULL DEFAULT -1,
     prioritytime INTEGER NOT NULL,
     submissiontime INTEGER NOT NULL,
     starttime INTEGER NOT NULL DEFAULT 0,
