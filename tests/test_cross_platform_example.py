@@ -11,7 +11,6 @@ from pathlib import Path
 from test_seed_acceptance import dev_env  # noqa: F401 - the fixture
 
 from colonies import Colonies
-from colonies.settings import DEV_PRVKEY
 
 RUN = Path(__file__).resolve().parents[1] / "examples" / "cross-platform" / "run.py"
 NODES = ["ice-0", *(f"lumi-{i}" for i in range(8)), "leonardo-0", "ice-1"]
@@ -39,6 +38,6 @@ def test_cross_platform_example_runs_the_dag_in_order(
 
     # The executors it started stopped and removed themselves.
     client = Colonies("127.0.0.1", int(dev_env["COLONIES_SERVER_PORT"]))
-    left = [e for e in client.list_executors(dev_env["COLONIES_COLONY_NAME"], DEV_PRVKEY)
+    left = [e for e in client.list_executors(dev_env["COLONIES_COLONY_NAME"], dev_env["COLONIES_PRVKEY"])
             if e["executortype"] != dev_env["COLONIES_EXECUTOR_TYPE"] and e["state"] == 1]  # fmt: skip
     assert left == []

@@ -258,7 +258,7 @@ def known_server(tmp_path_factory: pytest.TempPathFactory) -> Any:
     """A server owned by the well-known server key, with colony "dev" and the well-known approved executor."""
     from conftest import start_server
 
-    srv = start_server(str(tmp_path_factory.mktemp("known")), "--server-id", SERVER_ID)
+    srv = start_server(str(tmp_path_factory.mktemp("known")), "--server-id", SERVER_ID, "--allow-well-known-keys")
     try:
         srv.call("addcolonymsg", {"colony": {"colonyid": COLONY_ID, "name": "dev"}}, SERVER_KEY)
         srv.call(

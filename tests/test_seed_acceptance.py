@@ -18,7 +18,7 @@ from test_sdk import seed_cross_platform_code
 
 from colonies import Colonies
 from colonies.executor import Executor
-from colonies.settings import DEV_COLONY_PRVKEY, DEV_PRVKEY
+from colonies.settings import DEV_COLONY_PRVKEY
 
 TYPES = ("ice-kubeexecutor", "lumi-small-hpcexecutor", "leonardo-booster-hpcexecutor")
 
@@ -84,7 +84,7 @@ def test_seed_cross_platform_example_runs_unchanged_against_colonies_dev(dev_env
         colony = dev_env["COLONIES_COLONY_NAME"]
 
         def graphs() -> list[Any]:
-            return [g for state in (0, 1, 2, 3) for g in client.get_processgraphs(colony, 10, DEV_PRVKEY, state=state)]
+            return [g for state in (0, 1, 2, 3) for g in client.get_processgraphs(colony, 10, dev_env["COLONIES_PRVKEY"], state=state)]
 
         graph = wait_for(graphs, lambda gs: len(gs) == 1 and gs[0].state in (2, 3), 60, what="the workflow to end")[0]
     finally:
@@ -93,7 +93,7 @@ def test_seed_cross_platform_example_runs_unchanged_against_colonies_dev(dev_env
         for ex in executors:
             ex.join(20)
     assert graph.state == 2, "the seed's workflow did not succeed"
-    procs = {pid: client.get_process(pid, DEV_PRVKEY) for pid in graph.processids}
+    procs = {pid: client.get_process(pid, dev_env["COLONIES_PRVKEY"]) for pid in graph.processids}
     assert len(procs) == 11 and len(ran) == 11
     for proc in procs.values():
         assert proc.state == 2
@@ -102,4 +102,4 @@ def test_seed_cross_platform_example_runs_unchanged_against_colonies_dev(dev_env
                 f"{proc.spec.nodename} started before its parent {procs[parent].spec.nodename} ended"
             )
     assert {(p.spec.nodename, p.spec.conditions.executortype) for p in procs.values()} == set(ran)
-    assert DEV_COLONY_PRVKEY == dev_env["COLONIES_COLONY_PRVKEY"]
+    assert DEV_COLONY_PRVKEY != dev_env["COLONIES_COLONY_PRVKEY"]  # fresh keys, not the published ones

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..crypto import CryptoError, id_from_prvkey
+from ..keys import KeySourceError, peek_key, read_key_file
 
 if TYPE_CHECKING:
     from ..client import Colonies
@@ -47,6 +48,14 @@ def _env_port() -> int:
             except ValueError:
                 raise CLIError(f"{name} must be a port number, not {value!r}") from None
     return 50080
+
+
+def _key(name: str) -> str:
+    """``name`` from ``name_FILE`` (a path, kept out of ``ps`` and of ``/proc/<pid>/environ``) or ``name``."""
+    try:
+        return peek_key(name)
+    except KeySourceError as exc:
+        raise CLIError(str(exc)) from None
 
 
 @dataclass
@@ -87,9 +96,9 @@ class Config:
             ),
             ca_cert=ca_cert or os.environ.get("COLONIES_TLS_CA", "").strip(),
             colonyname=os.environ.get("COLONIES_COLONY_NAME", ""),
-            prvkey=prvkey or os.environ.get("COLONIES_PRVKEY", ""),
-            colony_prvkey=os.environ.get("COLONIES_COLONY_PRVKEY", ""),
-            server_prvkey=os.environ.get("COLONIES_SERVER_PRVKEY", ""),
+            prvkey=prvkey or _key("COLONIES_PRVKEY"),
+            colony_prvkey=_key("COLONIES_COLONY_PRVKEY"),
+            server_prvkey=_key("COLONIES_SERVER_PRVKEY"),
             verbose=verbose,
             json=json,
             prvkey_from_flag=bool(prvkey),

@@ -18,6 +18,8 @@ import typer
 
 from ..crypto import CryptoError, id_from_prvkey
 from ..exceptions import ColoniesConnectionError, ColoniesError
+from ..keys import KeySourceError, read_key_file
+from ..server.origins import is_loopback_bind
 from ..settings import DEV_COLONY_NAME, DEV_COLONY_PRVKEY, DEV_PRVKEY, DEV_SERVER_PRVKEY, Settings
 from . import attribute, colony, executor, function, keys, log, process, user, workflow
 from .config import show_config
@@ -57,16 +59,37 @@ def root(
     ca_cert: str | None = typer.Option(
         None, "--ca-cert", help="Verify the server's TLS certificate with this CA bundle (env COLONIES_TLS_CA)."
     ),
-    prvkey: str | None = typer.Option(None, "--prvkey", help="Sign with this key, not COLONIES_PRVKEY."),
+    prvkey: str | None = typer.Option(
+        None, "--prvkey", help="Sign with this key, not COLONIES_PRVKEY; '-' reads it from standard input. A key "
+        "given here is visible to other users (ps): prefer --prvkey-file."),
+    prvkey_file: str | None = typer.Option(
+        None, "--prvkey-file", help="Sign with the key in this file (env COLONIES_PRVKEY_FILE; '-' = stdin)."
+    ),
 ) -> None:
     """Global options; they may also be given after the subcommand (``colonies process ps --json``)."""
     if verbose:  # each request (httpx logs them at INFO) and our own debug output, not the wire chatter
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("colonies").setLevel(logging.DEBUG)
+    prvkey = _flag_key(prvkey, prvkey_file)
     cfg = Config.from_env(host=host, port=port, insecure=insecure, skip_verify=skip_verify, prvkey=prvkey,
                           verbose=verbose, json=json_out, ca_cert=ca_cert)  # fmt: skip
     set_config(cfg)
     ctx.call_on_close(cfg.close)
+
+
+def _flag_key(prvkey: str | None, prvkey_file: str | None) -> str | None:
+    """The key of ``--prvkey``/``--prvkey-file``; a literal key on the command line works but is warned about."""
+    try:
+        if prvkey_file:
+            return read_key_file(prvkey_file)
+        if prvkey == "-":
+            return read_key_file("-")
+    except KeySourceError as exc:
+        raise CLIError(str(exc)) from None
+    if prvkey:
+        typer.echo("warning: a key given with --prvkey is visible to other users of this machine (ps, "
+                   "/proc/<pid>/cmdline); use --prvkey-file or COLONIES_PRVKEY_FILE", err=True)  # fmt: skip
+    return prvkey
 
 
 @app.command("version")
@@ -201,16 +224,28 @@ def server_start(
     tls_key: str | None = typer.Option(
         None, "--tls-key", help="The certificate's private key (PEM, unencrypted; env COLONIES_TLS_KEY)."
     ),
+    cors_origin: list[str] = typer.Option(
+        [], "--cors-origin", help="A web origin whose pages may call the API (repeatable; env COLONIES_CORS_ORIGINS)."
+    ),
+    allow_well_known: bool = typer.Option(
+        False, "--allow-well-known-keys", help="Serve even though the server key or the database uses the "
+        "published development keys (anyone can sign as their owners)."),
 ) -> None:
     """Start a Colonies server (HTTPS and WSS with --tls-cert and --tls-key)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    os.umask(0o077)  # the data directory and the database files are private to the server's user
     try:
         sid = _server_id(server_id)
     except CryptoError as exc:
         raise typer.BadParameter(f"COLONIES_SERVER_PRVKEY: {exc}") from None
     settings = Settings.from_env(host=host, port=port, db_url=db, server_id=sid, max_body_bytes=max_body,
-                                 tls_cert=tls_cert, tls_key=tls_key)  # fmt: skip
+                                 tls_cert=tls_cert, tls_key=tls_key, cors_origins=cors_origin or None)  # fmt: skip
     check_tls(settings.tls_cert, settings.tls_key)
+    if not allow_well_known:
+        refuse_dev_setup(sid, settings.db_url)
+    if not settings.tls and not is_loopback_bind(settings.host):
+        typer.echo(f"WARNING: serving plain HTTP on {settings.host}: signed requests, process inputs, outputs "
+                   "and env travel unencrypted; use --tls-cert/--tls-key or a TLS proxy", err=True)  # fmt: skip
     if not sid:
         typer.echo("warning: no server id given (COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY); "
                    "keeping the one stored in the database", err=True)  # fmt: skip
@@ -219,25 +254,93 @@ def server_start(
         where = f"{scheme}://{settings.host}:{settings.port}, database {redact_url(settings.db_url)}"
         typer.echo(f"Colonies server listening on {where}", err=True)
 
-    asyncio.run(_serve(settings, on_started=started))
+    async def check_store(store: Any) -> None:
+        if allow_well_known:
+            return
+        if await store.get_server_id() == id_from_prvkey(DEV_SERVER_PRVKEY):
+            raise CLIError("the database is owned by the well-known development server key (made by "
+                           "'colonies dev --insecure-well-known-keys'?); pass --allow-well-known-keys to serve it")
+        owners = {c["colonyid"] for c in await store.get_colonies()}
+        if id_from_prvkey(DEV_COLONY_PRVKEY) in owners:
+            raise CLIError("a colony in the database is owned by the well-known development colony key; "
+                           "pass --allow-well-known-keys to serve it anyway")  # fmt: skip
+
+    asyncio.run(_serve(settings, check_store, on_started=started))
+
+
+def refuse_dev_setup(server_id: str, db_url: str) -> None:
+    """A production start must not serve the published development identity or a ``colonies dev`` database."""
+    if server_id and server_id == id_from_prvkey(DEV_SERVER_PRVKEY):
+        raise CLIError("the server id is the well-known development server key's: anyone can sign as server "
+                       "owner; use a key of your own (colonies key generate) or pass --allow-well-known-keys")
+    if db_url.startswith("sqlite:///"):
+        directory = os.path.dirname(os.path.abspath(db_url[len("sqlite:///"):]))
+        if os.path.exists(os.path.join(directory, "dev-keys.json")):
+            raise CLIError(f"{directory} holds a 'colonies dev' database (its keys are in dev-keys.json there); "
+                           "serve it with 'colonies dev --data-dir', or pass --allow-well-known-keys")
+
+
+WELL_KNOWN_FLAG = "--insecure-well-known-keys"
+WELL_KNOWN_WARNING = ("WARNING: serving with the well-known public development keys: anyone who can reach this port, "
+                      "including any web page you visit, can sign as server owner, colony owner and executor, and "
+                      "so run commands on this machine through any executor you start")  # fmt: skip
+
+
+def dev_keys(directory: str, well_known: bool) -> dict[str, str]:
+    """The dev server's keys: from the environment if set, else from ``dev-keys.json`` in the data directory,
+    else fresh random ones saved there (mode 0600), or the published ones with ``--insecure-well-known-keys``."""
+    import json
+
+    from ..crypto import generate_prvkey
+
+    path = os.path.join(directory, "dev-keys.json")
+    saved: dict[str, str] = {}
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as handle:
+            saved = json.load(handle)
+    published = {"server": DEV_SERVER_PRVKEY, "colony": DEV_COLONY_PRVKEY, "prvkey": DEV_PRVKEY}
+    chosen = {}
+    for role, var in (("server", "COLONIES_SERVER_PRVKEY"), ("colony", "COLONIES_COLONY_PRVKEY"),
+                      ("prvkey", "COLONIES_PRVKEY")):  # fmt: skip
+        from_env = os.environ.get(var, "").strip()
+        if from_env == published[role] and not well_known:
+            raise CLIError(f"{var} is a well-known public development key; pass {WELL_KNOWN_FLAG} to use it anyway")
+        chosen[role] = from_env or (published[role] if well_known else saved.get(role) or generate_prvkey())
+    if not well_known and any(saved.get(role) != key for role, key in chosen.items()):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(chosen, handle)
+        os.chmod(path, 0o600)
+    return chosen
 
 
 @app.command("dev")
 def dev(
     port: int | None = typer.Option(None, "--port", help="Port (env COLONIES_SERVER_PORT, default 50080)."),
     data_dir: str | None = typer.Option(
-        None, "--data-dir", help="Where the SQLite file goes (default: fresh temp dir)."
+        None, "--data-dir", help="Where the SQLite file and the keys go (default: fresh temp dir)."
     ),
+    well_known: bool = typer.Option(
+        False, WELL_KNOWN_FLAG, help="Use the published development keys instead of fresh random ones. Anyone "
+        "who can reach the port, including web pages you visit, can then sign as server and colony owner."),
 ) -> None:
-    """A development server on a fresh SQLite database, with a colony, an executor and a user ready to use."""
+    """A development server on 127.0.0.1 and a fresh SQLite database, with a colony, an executor and a user ready
+    to use. Keys are random per data directory (kept in dev-keys.json there, mode 0600)."""
     logging.basicConfig(level=logging.WARNING)
-    server_key = os.environ.get("COLONIES_SERVER_PRVKEY") or DEV_SERVER_PRVKEY
-    colony_key = os.environ.get("COLONIES_COLONY_PRVKEY") or DEV_COLONY_PRVKEY
-    prvkey = os.environ.get("COLONIES_PRVKEY") or DEV_PRVKEY
+    os.umask(0o077)  # the database, its journal and the key file are private to this user
+    directory = data_dir or tempfile.mkdtemp(prefix="coloniesdev-")
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    chosen = dev_keys(directory, well_known)
+    server_key, colony_key, prvkey = chosen["server"], chosen["colony"], chosen["prvkey"]
+    if well_known:
+        typer.echo(WELL_KNOWN_WARNING, err=True)
+    server_key_file = os.path.join(directory, "server.key")
+    fd = os.open(server_key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(server_key + "\n")
     colony = os.environ.get("COLONIES_COLONY_NAME") or DEV_COLONY_NAME
     executor_name = os.environ.get("COLONIES_EXECUTOR_NAME") or "myexecutor"
     executor_type = os.environ.get("COLONIES_EXECUTOR_TYPE") or "cli"
-    directory = data_dir or tempfile.mkdtemp(prefix="coloniesdev-")
     settings = Settings.from_env(
         host="127.0.0.1", port=port, db_url="sqlite:///" + os.path.join(directory, "colonies.db"),
         server_id=id_from_prvkey(server_key), tls_cert="", tls_key="",  # plain HTTP, as the exports below say
@@ -267,15 +370,16 @@ def dev(
         f"export COLONIES_SERVER_PORT={settings.port}",
         "export COLONIES_SERVER_TLS=false",
         "export COLONIES_TLS=false",
-        f"export COLONIES_SERVER_PRVKEY={server_key}",
         f"export COLONIES_COLONY_NAME={colony}",
         f"export COLONIES_COLONY_PRVKEY={colony_key}",
         f"export COLONIES_EXECUTOR_NAME={executor_name}",
         f"export COLONIES_EXECUTOR_TYPE={executor_type}",
         f"export COLONIES_PRVKEY={prvkey}",
+        "# The server owner's key is needed only for 'colonies colony add/remove' and 'server stats'; keep it out",
+        f"# of executor shells. When you need it: export COLONIES_SERVER_PRVKEY_FILE={server_key_file}",
     ]
     def started() -> None:  # printed once the port listens, so a script reading these lines can go ahead
-        typer.echo("# Colonies development server; data in " + directory)
+        typer.echo("# Colonies development server; data and keys in " + directory)
         typer.echo("\n".join(lines), nl=True)
         sys.stdout.flush()
         typer.echo(f"# listening on http://127.0.0.1:{settings.port} (Ctrl-C to stop)", err=True)
@@ -285,7 +389,7 @@ def dev(
 
 #: Root flags that users also type after the subcommand, as the original allows (``process get -p X --json``).
 _GLOBAL_FLAGS = frozenset({"--json", "--verbose", "-v", "--insecure", "--skip-tls-verify"})
-_GLOBAL_VALUED = frozenset({"--host", "--port", "--prvkey", "--ca-cert"})
+_GLOBAL_VALUED = frozenset({"--host", "--port", "--prvkey", "--prvkey-file", "--ca-cert"})
 
 
 def _option_names(command: Any) -> tuple[set[str], set[str]]:

@@ -81,13 +81,18 @@ class SQLiteDriver:
 
     async def open(self) -> None:
         if self.path not in ("", ":memory:"):
-            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+            directory = os.path.dirname(os.path.abspath(self.path))
+            if not os.path.isdir(directory):
+                os.makedirs(directory, mode=0o700)  # ours: private (an existing directory is left as it is)
         else:
             raise StorageError("SQLite needs a file path (the reader and the writer share it)")
         self._loop = asyncio.get_running_loop()
         writer = _connect(self.path)
         writer.executescript(load_sql("sqlite", "schema.sql"))
         _migrate(writer)
+        for suffix in ("", "-wal", "-shm", "-journal"):  # whatever the umask was when they were made
+            if os.path.exists(self.path + suffix):
+                os.chmod(self.path + suffix, 0o600)
         self._reader = SQLiteTx(_connect(self.path), self.queries)
         self._thread = threading.Thread(target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True)
         self._thread.start()
