@@ -238,18 +238,20 @@ def test_podman_command_construction() -> None:
     job = Job(processid="p" * 64, image="ubuntu:20.04", script="echo 'hi there' | wc -c",
               env={"COLONIES_PROCESS_ID": "p" * 64, "SECRET": "s3cr3t"}, workdir="/work", cpus=1.5,
               mem_bytes=512 * 1024 * 1024, gpus=1, pull_always=True)  # fmt: skip
-    assert backend.command(job, "colonies-x") == [
+    assert backend.command(job, "colonies-x", "/tmp/job.env") == [
         "/usr/bin/podman", "run", "--rm", "--quiet", "--name", "colonies-x",
         "--label", f"colonies.processid={'p' * 64}", "--pull", "always",
-        "-e", "COLONIES_PROCESS_ID", "-e", "SECRET", "--workdir", "/work", "--cpus", "1.5",
+        "--pids-limit", "4096", "--security-opt", "no-new-privileges",
+        "--env-file", "/tmp/job.env", "--workdir", "/work", "--cpus", "1.5",
         "--memory", "536870912b", "--device", "nvidia.com/gpu=all",
         "--entrypoint", "/bin/sh", "ubuntu:20.04", "-c", "echo 'hi there' | wc -c",
     ]  # fmt: skip
-    assert backend.cli_environment(job)["SECRET"] == "s3cr3t"  # values travel in the environment, not in argv
+    assert "SECRET" not in backend.cli_environment(job)  # values travel in the env file, not in argv or env
     plain = Job(processid="q", image="alpine", script="true", env={})
     assert backend.command(plain, "n") == ["/usr/bin/podman", "run", "--rm", "--quiet", "--name", "n", "--label",
-                                           "colonies.processid=q", "--pull", "missing", "--entrypoint", "/bin/sh",
-                                           "alpine", "-c", "true"]  # fmt: skip
+                                           "colonies.processid=q", "--pull", "missing", "--pids-limit", "4096",
+                                           "--security-opt", "no-new-privileges", "--memory", f"{4 * GIB}b",
+                                           "--entrypoint", "/bin/sh", "alpine", "-c", "true"]  # fmt: skip
 
 
 def test_podman_missing_is_a_clear_start_up_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -272,13 +274,14 @@ def test_docker_backend_without_a_daemon_refuses_at_start_up(monkeypatch: pytest
     assert "error: docker backend: no Docker daemon reachable" in result.stderr
 
 
-def test_auto_falls_back_to_local_with_a_warning(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_auto_never_falls_back_to_the_host(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     monkeypatch.setenv("PATH", str(tmp_path))
-    backend, warning = choose_backend("auto")
+    with pytest.raises(BackendUnavailable, match="choose --backend local"):
+        choose_backend("auto")
+    backend, warning = choose_backend("local")
     assert isinstance(backend, LocalBackend)
-    assert "fell back to local" in warning and "images are NOT used" in warning
-    assert choose_backend("local")[1].startswith("backend local")
+    assert "UNSANDBOXED" in warning and "own user" in warning
 
 
 def test_split_lines_keeps_lines_across_chunks_and_cuts_long_ones() -> None:
@@ -408,10 +411,15 @@ def test_docker_backend_runs_a_container_with_the_spec_limits() -> None:
 
 
 FAKE_PODMAN = """#!/bin/sh
-# Records its arguments; `run` runs the script after -c on the host, as the container would.
+# Records its arguments and its own environment; `run` loads --env-file and runs the script after -c on the
+# host, as the container would.
 echo "$*" >> "$FAKE_PODMAN_LOG"
+env > "$FAKE_PODMAN_LOG.env"
 case "$1" in
-  run) while [ "$#" -gt 0 ] && [ "$1" != "-c" ]; do shift; done; exec /bin/sh -c "$2" ;;
+  run) prev=""; for a in "$@"; do [ "$prev" = "--env-file" ] && envfile="$a"; prev="$a"; done
+       [ -n "$envfile" ] && cp "$envfile" "$FAKE_PODMAN_LOG.envfile" && ls -l "$envfile" > "$FAKE_PODMAN_LOG.mode"
+       [ -n "$envfile" ] && while IFS= read -r line; do export "$line"; done < "$envfile"
+       while [ "$#" -gt 0 ] && [ "$1" != "-c" ]; do shift; done; exec /bin/sh -c "$2" ;;
   *) exit 0 ;;
 esac
 """

@@ -136,15 +136,18 @@ def test_from_env_picks_the_registration_mode(monkeypatch: pytest.MonkeyPatch) -
     assert only_colony_key.self_register
     assert (only_colony_key.host, only_colony_key.port, only_colony_key.tls) == ("example.org", 4711, True)
     assert only_colony_key.prvkey != colony_key and only_colony_key.executorname.startswith("t1-")
+    assert "COLONIES_COLONY_PRVKEY" not in os.environ  # read once, then gone: jobs cannot inherit it
 
+    monkeypatch.setenv("COLONIES_COLONY_PRVKEY", colony_key)
     monkeypatch.setenv("COLONIES_PRVKEY", own_key)
     both = Executor.from_env(executortype="t1")
     assert not both.self_register and both.prvkey == own_key
+    assert "COLONIES_PRVKEY" not in os.environ
+    monkeypatch.setenv("COLONIES_COLONY_PRVKEY", colony_key)
+    monkeypatch.setenv("COLONIES_PRVKEY", own_key)
     forced = Executor.from_env(executortype="t1", self_register=True)
     assert forced.self_register and forced.prvkey not in (own_key, colony_key)
 
-    monkeypatch.delenv("COLONIES_COLONY_PRVKEY")
-    monkeypatch.delenv("COLONIES_PRVKEY")
     with pytest.raises(ValueError):
         Executor.from_env(executortype="t1")
 

@@ -39,6 +39,11 @@ class ExecutorAPI:
         msg = {"colonyname": self.colonyname, "executorname": executorname}
         await self.rpc.call("approveexecutormsg", msg, self._owner_key())
 
+    async def remove_self(self, executorname: str) -> None:
+        """Signed with the executor's own key (our server allows an executor to remove itself)."""
+        msg = {"colonyname": self.colonyname, "executorname": executorname}
+        await self.rpc.call("removeexecutormsg", msg, self.prvkey)
+
     async def remove_executor(self, executorname: str) -> None:
         msg = {"colonyname": self.colonyname, "executorname": executorname}
         await self.rpc.call("removeexecutormsg", msg, self._owner_key())

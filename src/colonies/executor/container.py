@@ -47,7 +47,7 @@ The executor's own lines start with ``ContainerExecutor:``. Exit code 0 closes t
 Configuration (flags, else environment)
 ---------------------------------------
 ``--backend`` / ``COLONIES_CONTAINER_BACKEND`` (auto: docker if a daemon answers, else podman if installed, else
-local with a warning), ``--type``, ``--name``, ``--concurrency``, ``--gpus`` / ``EXECUTOR_HW_GPU_COUNT`` (default:
+the executor refuses to start; ``local``, unsandboxed host processes, only when named, and then with a warning), ``--type``, ``--name``, ``--concurrency``, ``--gpus`` / ``EXECUTOR_HW_GPU_COUNT`` (default:
 the GPUs ``nvidia-smi`` lists, else 0), ``--cpu`` / ``EXECUTOR_HW_CPU`` and ``--mem`` / ``EXECUTOR_HW_MEM``
 (default: the machine's), ``--nodes`` / ``EXECUTOR_HW_NODES`` (1). Server and keys come from the usual ``COLONIES_*`` variables
 (:meth:`Executor.from_env`). With ``--type`` and ``COLONIES_COLONY_PRVKEY`` the executor registers itself under
@@ -530,7 +530,8 @@ def build(*, backend: Backend | str = "auto", executortype: str = "", executorna
     else:
         backend.check()
     capacity = capacity or default_capacity(backend)
-    colony_key = overrides.get("colony_prvkey", os.environ.get("COLONIES_COLONY_PRVKEY"))
+    colony_key = overrides.get("colony_prvkey") or any(
+        os.environ.get("COLONIES_COLONY_PRVKEY" + suffix) for suffix in ("", "_FILE", "_FD"))
     self_register = register == "self" or (register == "auto" and bool(executortype) and bool(colony_key))
     env = os.environ
     etype = executortype or env.get("COLONIES_EXECUTOR_TYPE") or env.get("EXECUTOR_TYPE") or DEFAULT_TYPE

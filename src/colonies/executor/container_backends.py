@@ -13,8 +13,10 @@ variables plus, for ``local`` only, a few harmless host ones (``PATH``, ``HOME``
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -213,10 +215,11 @@ class LocalBackend(Backend):
 
 
 class PodmanRun(Run):
-    def __init__(self, backend: PodmanBackend, name: str, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, backend: PodmanBackend, name: str, proc: subprocess.Popen[bytes], env_file: str = "") -> None:
         self.backend = backend
         self.name = name
         self.proc = proc
+        self.env_file = env_file
         self.killed = False
         self.notes = []
         assert proc.stdout is not None and proc.stderr is not None
@@ -227,6 +230,9 @@ class PodmanRun(Run):
             code = exit_status(self.proc.wait(timeout))
         except subprocess.TimeoutExpired:
             return None
+        if self.env_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self.env_file)
         if code == 125 and not self.killed and not self.notes:  # podman's own failure, not the command's
             self.notes.append("podman could not run the container, e.g. the image could not be pulled")
         return code
@@ -266,37 +272,43 @@ class PodmanBackend(Backend):
     def describe(self, job: Job) -> str:
         return f"podman container ({job.image})"
 
-    def command(self, job: Job, name: str) -> list[str]:
-        """The ``podman run`` argument list. Variables are passed as ``-e KEY`` (value taken from the CLI's own
-        environment, see :meth:`cli_environment`), so no value shows up in ``ps`` output."""
+    def command(self, job: Job, name: str, env_file: str = "") -> list[str]:
+        """The ``podman run`` argument list. The job's variables go in ``env_file`` (mode 0600, removed once the
+        container has started), so no value shows up in ``ps`` and none reaches the podman process itself."""
+        check_image(job.image)
         cmd = [self.podman, "run", "--rm", "--quiet", "--name", name,
                "--label", f"colonies.processid={job.processid}",
-               "--pull", "always" if job.pull_always else "missing"]  # fmt: skip
-        for key in sorted(job.env):
-            cmd += ["-e", key]
+               "--pull", "always" if job.pull_always else "missing",
+               "--pids-limit", str(DEFAULT_PIDS_LIMIT), "--security-opt", "no-new-privileges"]  # fmt: skip
+        if env_file:
+            cmd += ["--env-file", env_file]
         if job.workdir:
             cmd += ["--workdir", job.workdir]
         if job.cpus > 0:
             cmd += ["--cpus", f"{job.cpus:g}"]
-        if job.mem_bytes > 0:
-            cmd += ["--memory", f"{job.mem_bytes}b"]
+        cmd += ["--memory", f"{job.mem_bytes or default_memory()}b"]
         if job.gpus > 0:
             cmd += ["--device", "nvidia.com/gpu=all"]  # CDI; podman cannot pick a count
         cmd += ["--entrypoint", SHELL, job.image, "-c", job.script]
         return cmd
 
     def cli_environment(self, job: Job) -> dict[str, str]:
-        return {**os.environ, **job.env}
+        """The podman process's own environment: the executor's, never the job's (a job could otherwise set
+        ``LD_PRELOAD``, ``PATH`` or ``CONTAINER_HOST`` for a command that runs on the host)."""
+        return {k: v for k, v in os.environ.items() if not k.startswith("COLONIES_")}
 
     def start(self, job: Job, note: Callable[[str], None]) -> Run:
+        check_image(job.image)
         name = f"colonies-{job.processid[:16]}-{uuid.uuid4().hex[:8]}"
+        env_file = write_env_file(job.env)
         try:
-            proc = subprocess.Popen(self.command(job, name), env=self.cli_environment(job),
+            proc = subprocess.Popen(self.command(job, name, env_file), env=self.cli_environment(job),
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     start_new_session=True)  # fmt: skip
         except OSError as exc:
+            os.unlink(env_file)
             raise StartFailed(f"could not run podman: {exc}") from None
-        return PodmanRun(self, name, proc)
+        return PodmanRun(self, name, proc, env_file)
 
     def podman_quietly(self, *args: str) -> None:
         try:
@@ -397,9 +409,13 @@ class DockerBackend(Backend):
 
     def container_options(self, job: Job) -> dict[str, Any]:
         """Arguments of ``containers.create``."""
+        check_image(job.image)
         options: dict[str, Any] = {
             "image": job.image, "entrypoint": [SHELL], "command": ["-c", job.script], "environment": job.env,
             "labels": {"colonies.processid": job.processid}, "detach": True,
+            # Defaults a job cannot lift: bounded processes and memory, its own network namespace, no setuid gain.
+            "pids_limit": DEFAULT_PIDS_LIMIT, "mem_limit": default_memory(), "network_mode": "bridge",
+            "security_opt": ["no-new-privileges"],
         }  # fmt: skip
         if job.workdir:
             options["working_dir"] = job.workdir
@@ -440,21 +456,58 @@ class DockerBackend(Backend):
         note(f"pulled image {job.image} ({getattr(image, 'id', '')[:19]})")
 
 
+#: An image reference: ``[registry[:port]/]path[:tag][@digest]``; never starts with "-", so it cannot be read as an
+#: option of the container CLI.
+IMAGE_REFERENCE = re.compile(
+    r"^[a-z0-9]+(?:[._-][a-z0-9]+)*(?::[0-9]+)?(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+    r"(?:@sha256:[0-9a-f]{64})?$"
+)
+DEFAULT_PIDS_LIMIT = 4096
+
+
+def check_image(image: str) -> None:
+    if not IMAGE_REFERENCE.match(image) or len(image) > 512:
+        raise StartFailed(f"invalid image reference {image[:80]!r}: expected [registry/]name[:tag][@sha256:digest]")
+
+
+def default_memory() -> int:
+    """Memory limit of a job whose spec names none: ``COLONIES_CONTAINER_DEFAULT_MEM`` bytes, default 4 GiB."""
+    text = os.environ.get("COLONIES_CONTAINER_DEFAULT_MEM", "").strip()
+    return int(text) if text.isdigit() and int(text) > 0 else 4 * 1024**3
+
+
+def write_env_file(env: dict[str, str]) -> str:
+    """The job's variables as an env file (mode 0600) for ``--env-file``; values with a newline are refused."""
+    fd, path = tempfile.mkstemp(prefix="colonies-env-", suffix=".env")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        for key, value in sorted(env.items()):
+            if "\n" in value or "\r" in value:
+                os.unlink(path)
+                raise StartFailed(f"environment variable {key}: a value with a newline cannot be passed to podman")
+            handle.write(f"{key}={value}\n")
+    return path
+
+
 BACKENDS: dict[str, Callable[[], Backend]] = {
     "local": LocalBackend, "podman": PodmanBackend, "docker": DockerBackend,
 }  # fmt: skip
 
 
+LOCAL_WARNING = ("backend local: jobs run UNSANDBOXED as host processes, as this executor's own user, with its "
+                 "file and network access; images are NOT used. Anyone who may submit to this colony can run "
+                 "commands on this machine")  # fmt: skip
+
+
 def choose_backend(name: str) -> tuple[Backend, str]:
-    """The backend called ``name`` (checked), or for "auto" docker if a daemon answers, else podman if installed,
-    else local. Returns the backend and a warning to show ("" if none)."""
+    """The backend called ``name`` (checked), or for "auto" docker if a daemon answers, else podman if installed.
+    "auto" never falls back to running on the host: ``local`` must be chosen by name. Returns the backend and a
+    warning to log at start ("" if none)."""
     if name != "auto":
         if name not in BACKENDS:
             raise BackendUnavailable(f"unknown backend {name!r}; choose one of auto, docker, podman, local")
         backend = BACKENDS[name]()
         backend.check()
-        warning = "" if name != "local" else "backend local: commands run as host processes; images are NOT used"
-        return backend, warning
+        return backend, LOCAL_WARNING if name == "local" else ""
     reasons = []
     for candidate in ("docker", "podman"):
         backend = BACKENDS[candidate]()
@@ -463,5 +516,5 @@ def choose_backend(name: str) -> tuple[Backend, str]:
             return backend, ""
         except BackendUnavailable as exc:
             reasons.append(str(exc))
-    return LocalBackend(), ("backend auto fell back to local: commands run as host processes and images are NOT "
-                            "used (" + "; ".join(reasons) + ")")  # fmt: skip
+    raise BackendUnavailable("no container runtime: " + "; ".join(reasons) + ". To run jobs as unsandboxed host "
+                             "processes instead, choose --backend local (COLONIES_CONTAINER_BACKEND=local)")

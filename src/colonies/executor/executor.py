@@ -69,6 +69,7 @@ from .. import crypto
 from ..client.models import AttrDict
 from ..client.transport import AsyncRPCClient, verify_from_env
 from ..exceptions import ColoniesError
+from ..keys import make_undumpable, scrub_initial_environment, take_key
 from .api import ExecutorAPI
 from .context import LogSink, ProcessContext, StdoutRouter, current_sink
 from .process import Process, to_process
@@ -308,14 +309,18 @@ class Executor:
             "tls": tls_text.strip().lower() == "true",
             "verify": verify_from_env(),  # COLONIES_TLS_CA, COLONIES_TLS_INSECURE
             "colonyname": env.get("COLONIES_COLONY_NAME", ""),
-            "prvkey": env.get("COLONIES_PRVKEY") or None,
-            "colony_prvkey": env.get("COLONIES_COLONY_PRVKEY") or None,
+            # Read once, then gone from the environment (and from what /proc/<pid>/environ shows), so the jobs we
+            # run cannot find them; each may also come from a file (COLONIES_PRVKEY_FILE) or a descriptor (_FD).
+            "prvkey": take_key("COLONIES_PRVKEY") or None,
+            "colony_prvkey": take_key("COLONIES_COLONY_PRVKEY") or None,
             "executorname": env.get("COLONIES_EXECUTOR_NAME", ""),
             "executortype": executortype
             or env.get("COLONIES_EXECUTOR_TYPE")
             or env.get("EXECUTOR_TYPE")
             or "",
         }
+        take_key("COLONIES_SERVER_PRVKEY")  # an executor never needs the server owner's key
+        scrub_initial_environment()
         if overrides.get("self_register") is True and "prvkey" not in overrides:
             params["prvkey"] = None
         params.update(overrides)
@@ -355,7 +360,11 @@ class Executor:
     # -- running and stopping ---------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Serve until stopped (blocking); SIGINT/SIGTERM stop it gracefully when run in the main thread."""
+        """Serve until stopped (blocking); SIGINT/SIGTERM stop it gracefully when run in the main thread.
+
+        The process becomes non-dumpable first: other processes of the same user (the jobs it runs) can then
+        neither read its memory nor ptrace it."""
+        make_undumpable()
         asyncio.run(self.run_async())
 
     def run_in_thread(self) -> threading.Thread:
@@ -554,6 +563,8 @@ class Executor:
                 "added executor %s (%s) to colony %s", self.executorname, self.executorid, self.colonyname
             )
         await self._api.approve_executor(self.executorname)
+        # Registered: the colony owner's key is no longer needed, so a job that reads our memory cannot find it.
+        self.colony_prvkey = self._api.colony_prvkey = None
 
     async def _look_up_self(self) -> None:
         """Private-key mode: learn our name and type from the record the colony owner made."""
@@ -588,7 +599,10 @@ class Executor:
         backoff = Backoff(self.backoff_initial, self.backoff_cap)
         for attempt in range(5):
             try:
-                await self._api.remove_executor(self.executorname)
+                if self._api.colony_prvkey:
+                    await self._api.remove_executor(self.executorname)
+                else:
+                    await self._api.remove_self(self.executorname)
                 self._added = False
                 log.info("removed executor %s from colony %s", self.executorname, self.colonyname)
                 return

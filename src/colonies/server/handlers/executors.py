@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import messages as m
-from ...exceptions import NotFound
+from ...exceptions import Forbidden, NotFound
 from ...types import ExecutorState
 from ..auth import require_colony_owner, require_member
 from ..context import Context
@@ -86,8 +86,14 @@ async def reject_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
 
 
 async def remove_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
-    """removeexecutormsg — colony owner; its running processes go back to the queue."""
-    await require_colony_owner(ctx, msg.colonyname)
+    """removeexecutormsg — colony owner, or the executor itself (ours: a self-registered executor drops the
+    colony key once registered, and still removes itself when it stops); its running processes are requeued."""
+    try:
+        await require_colony_owner(ctx, msg.colonyname)
+    except Forbidden:
+        row = await ctx.storage.get_executor(msg.colonyname, msg.executorname)
+        if row is None or not ctx.caller or row["executorid"] != ctx.caller:
+            raise
     requeued = await ctx.storage.remove_executor(msg.colonyname, msg.executorname, ctx.now())
     ctx.events.publish(requeued)
     return {}
