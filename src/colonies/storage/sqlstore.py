@@ -175,10 +175,9 @@ class SQLStore:
     async def get_executors(self, colonyname: str) -> list[Row]:
         return await self.driver.read(lambda tx: tx.all("get_executors", colonyname=colonyname))
 
-    async def set_executor_state(self, colonyname: str, executorname: str, state: int) -> int:
-        return await self._write(
-            lambda tx: tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=state)
-        )
+    async def set_executor_state(self, colonyname: str, executorname: str, state: int, now: int = 0) -> list[Row]:
+        """Set the state; an executor that is no longer approved gives back its running processes (returned)."""
+        return await self._write(_set_executor_state, colonyname, executorname, state, now)
 
     async def remove_executor(self, colonyname: str, executorname: str, now: int) -> list[Row]:
         """Unregister (soft delete), drop its functions, requeue its running processes; returns those processes."""
@@ -396,10 +395,26 @@ def _remove_executor(tx: Tx, colonyname: str, executorname: str, now: int) -> li
         raise NotFound(f"Executor with name {executorname} in Colony {colonyname} does not exist")
     tx.run("remove_executor_functions", colonyname=colonyname, executorname=executorname)
     tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=ExecutorState.UNREGISTERED)
+    return _requeue_executor_work(tx, colonyname, executor["executorid"], now)
+
+
+def _set_executor_state(tx: Tx, colonyname: str, executorname: str, state: int, now: int) -> list[Row]:
+    executor = tx.one("get_executor", colonyname=colonyname, executorname=executorname)
+    if executor is None:
+        return []
+    tx.run("set_executor_state", colonyname=colonyname, executorname=executorname, state=state)
+    if state == ExecutorState.APPROVED:
+        return []
+    return _requeue_executor_work(tx, colonyname, executor["executorid"], now)
+
+
+def _requeue_executor_work(tx: Tx, colonyname: str, executorid: str, now: int) -> list[Row]:
+    """Put the running processes of an executor that left the colony back in the queue. Not counted as a retry:
+    the process did not fail, its executor was taken away (the lease fence refuses that executor's late calls)."""
     requeued = []
-    for candidate in tx.all("get_executor_running", executorid=executor["executorid"], colonyname=colonyname):
+    for candidate in tx.all("get_executor_running", executorid=executorid, colonyname=colonyname):
         proc = _lock(tx, candidate["processid"])
-        if proc is not None and proc["state"] == RUNNING:
+        if proc is not None and proc["state"] == RUNNING and proc["assignedexecutorid"] == executorid:
             requeued.append(_requeue(tx, proc, now, retry=0))
     return requeued
 
@@ -467,6 +482,10 @@ def _assign_process(tx: Tx, colonyname: str, executor: Row, executorid: str, cpu
                  executorname=executor["name"], locationname=executor.get("locationname") or "",
                  executorid=executorid, cpu=cpu, mem=mem, now=now)  # fmt: skip
     if row is None:
+        # Nothing claimed: tell "no work" from "no longer a member" (only on this path, so a claim stays one query).
+        current = tx.one("get_member_executor", colonyname=colonyname, id=executorid)
+        if current is None or current["state"] != ExecutorState.APPROVED:
+            raise Forbidden(f"Access denied, executor is no longer an approved member of colony {colonyname}")
         return None
     _set_state(tx, row["processid"], RUNNING)
     if row["processgraphid"]:

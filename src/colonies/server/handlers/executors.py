@@ -71,7 +71,8 @@ async def _set_state(ctx: Context, msg: m.ExecutorNameMsg, state: ExecutorState)
     row = await ctx.storage.get_executor(msg.colonyname, msg.executorname)
     if row is None or row["state"] == ExecutorState.UNREGISTERED:
         raise NotFound(f"Executor with name {msg.executorname} does not exist in colony {msg.colonyname}")
-    await ctx.storage.set_executor_state(msg.colonyname, msg.executorname, state)
+    # A rejected executor gives back what it runs, as a removed one does (the Go server leaves it RUNNING).
+    ctx.events.publish(await ctx.storage.set_executor_state(msg.colonyname, msg.executorname, state, ctx.now()))
     return {}
 
 
@@ -81,7 +82,7 @@ async def approve_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
 
 
 async def reject_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
-    """rejectexecutormsg — colony owner."""
+    """rejectexecutormsg — colony owner; its running processes go back to the queue."""
     return await _set_state(ctx, msg, ExecutorState.REJECTED)
 
 

@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ... import messages as m
-from ...exceptions import BadRequest, NotFound
+from ...exceptions import BadRequest, Forbidden, NotFound
 from ...models import parse_cpu, parse_memory
 from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
@@ -30,7 +30,8 @@ async def submit_func_spec(ctx: Context, msg: m.SubmitFuncSpecMsg) -> Any:
 
 
 async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
-    """assignprocessmsg — approved executor; long-polls up to ``timeout`` s (< 0: one attempt only)."""
+    """assignprocessmsg — approved executor; long-polls up to ``timeout`` s (< 0: one attempt only). Membership is
+    re-checked by every claim, so a long-poll that outlives its executor's removal or rejection ends with 403."""
     executor = await require_executor(ctx, msg.colonyname)
     if msg.timeout == 0:
         raise BadRequest("Invalid assign timeout 0: use a positive number of seconds, or -1 for a single attempt")
@@ -51,7 +52,11 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
         while True:
             waiter.event.clear()
             woken_for = waiter.take_wakeups()
-            row = await _claim(ctx, executor, cpu, mem)
+            try:
+                row = await _claim(ctx, executor, cpu, mem)
+            except Forbidden:  # removed or rejected while it waited: another executor gets these wake-ups
+                events.pass_on(woken_for)
+                raise
             if row is not None:
                 events.remove_waiter(waiter)
                 unused = [r for r in woken_for + waiter.take_wakeups() if r["processid"] != row["processid"]]

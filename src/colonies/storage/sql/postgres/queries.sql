@@ -25,6 +25,13 @@ WHERE processid = (
            OR CAST(executornames AS jsonb) ? :executorname)
       AND cpu <= :cpu AND mem <= :mem
       AND (locationname = '' OR lower(locationname) = lower(:locationname))
+      -- Membership re-checked in the claim itself: a long-poll that outlived its executor's removal or rejection
+      -- claims nothing. FOR SHARE orders the claim with a concurrent removal/rejection (which updates this row):
+      -- either the claim sees the new state, or the removal waits and then finds (and requeues) what was claimed.
+      AND EXISTS (SELECT 1 FROM executors
+                  WHERE executors.colonyname = :colonyname AND executors.executorid = :executorid
+                    AND executors.state = 1
+                  FOR SHARE)
     ORDER BY prioritytime LIMIT 1
     FOR UPDATE SKIP LOCKED)
 RETURNING *;

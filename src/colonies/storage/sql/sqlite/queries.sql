@@ -24,6 +24,11 @@ WHERE processid = (
            OR EXISTS (SELECT 1 FROM json_each(processes.executornames) WHERE value = :executorname))
       AND cpu <= :cpu AND mem <= :mem
       AND (locationname = '' OR lower(locationname) = lower(:locationname))
+      -- Membership re-checked in the claim itself: a long-poll that outlived its executor's removal or rejection
+      -- claims nothing.
+      AND EXISTS (SELECT 1 FROM executors
+                  WHERE executors.colonyname = :colonyname AND executors.executorid = :executorid
+                    AND executors.state = 1)
     ORDER BY prioritytime LIMIT 1)
 RETURNING *;
 
