@@ -92,6 +92,8 @@ class Settings:
     #: Web origins (``https://dash.example.org``) whose pages may call ``/api`` and ``/pubsub`` from a browser;
     #: empty = same origin only. ``*`` allows every origin: only for a server whose keys are all secret.
     cors_origins: list[str] = field(default_factory=list)
+    #: Subscriptions one /pubsub WebSocket may hold at once.
+    max_subscriptions_per_socket: int = 64
 
     @property
     def tls(self) -> bool:
@@ -117,6 +119,7 @@ class Settings:
             max_workflow_edges=env_int("COLONIES_MAX_WORKFLOW_EDGES", 50_000),
             max_clock_skew=env_int("COLONIES_MAX_CLOCK_SKEW", 30),
             cors_origins=env_list("COLONIES_CORS_ORIGINS"),
+            max_subscriptions_per_socket=env_int("COLONIES_MAX_SUBSCRIPTIONS_PER_SOCKET", 64),
         )
         for key, value in overrides.items():
             if value is not None:

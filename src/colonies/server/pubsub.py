@@ -18,14 +18,18 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from .. import crypto, envelope
 from .. import messages as m
 from ..exceptions import BadRequest, ColoniesError, Forbidden, NotFound
-from .api import validation_message
+from .api import check_audience, check_nonce, validation_message
 from .auth import require_member
 from .context import Context, ServerState
 from .events import Subscription, reached
 from .handlers.common import check_wait
+from .origins import OriginPolicy, header
 from .views import process_view
 
 log = logging.getLogger(__name__)
+
+#: An idle subscription re-checks that its caller is still a member this often (seconds).
+MEMBERSHIP_RECHECK = 5.0
 
 MODELS: dict[str, type[m.Msg]] = {
     "subscribeprocessmsg": m.SubscribeProcessMsg,
@@ -34,6 +38,7 @@ MODELS: dict[str, type[m.Msg]] = {
 
 
 def parse_subscription(body: bytes | str) -> tuple[str, m.Msg]:
+    """Envelope → (caller, message); signature, type and shape checked. Nonce and audience: :func:`check_frame`."""
     env = envelope.Envelope.parse(body.encode() if isinstance(body, str) else body)
     model = MODELS.get(env.payloadtype)
     if model is None:
@@ -51,12 +56,27 @@ def parse_subscription(body: bytes | str) -> tuple[str, m.Msg]:
     return caller, msg
 
 
+async def check_frame(state: ServerState, caller: str, msg: m.Msg) -> None:
+    """A subscription frame is a signed request like any other: its nonce is used once (a captured frame cannot
+    be replayed on another socket) and its audience, if any, must be this server."""
+    if msg.audience:
+        check_audience(state, msg.audience)
+    if msg.nonce:
+        settings = state.settings
+        await state.storage.use_nonce(check_nonce(caller, msg.nonce, settings.replay_window, settings.max_clock_skew))
+
+
 class PubSubEndpoint:
     def __init__(self, state: ServerState) -> None:
         self.state = state
+        self.origins = OriginPolicy(state.settings.cors_origins, state.settings.host)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         ws = WebSocket(scope, receive, send)
+        origin = header(scope.get("headers", ()), b"origin")
+        if origin and not self.origins.allows(origin, header(scope.get("headers", ()), b"host")):
+            await ws.close(code=1008)  # before accept: the browser's handshake fails with 403
+            return
         await ws.accept()
         tasks: set[asyncio.Task[None]] = set()
         lock = asyncio.Lock()
@@ -69,8 +89,14 @@ class PubSubEndpoint:
                 if len(data) > self.state.settings.max_body_bytes:
                     await self._send(ws, lock, envelope.error_reply(413, "Frame too large"))
                     continue
+                if len(tasks) >= self.state.settings.max_subscriptions_per_socket:
+                    limit = self.state.settings.max_subscriptions_per_socket
+                    await self._send(ws, lock, envelope.error_reply(429, f"Too many subscriptions on one socket "
+                                                                        f"(limit {limit}); open another socket"))
+                    continue
                 try:
                     caller, msg = parse_subscription(data)
+                    await check_frame(self.state, caller, msg)
                 except ColoniesError as exc:
                     await self._send(ws, lock, envelope.error_reply(exc.status, exc.message))
                     continue
@@ -101,7 +127,12 @@ class PubSubEndpoint:
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     raise TimeoutError
-                event = await asyncio.wait_for(sub.queue.get(), remaining)
+                try:
+                    event = await asyncio.wait_for(sub.queue.get(), min(remaining, MEMBERSHIP_RECHECK))
+                except TimeoutError:
+                    await require_member(ctx, sub.colonyname)  # removed meanwhile: the subscription ends
+                    continue
+                await require_member(ctx, sub.colonyname)  # nothing is delivered to a removed user or executor
                 row = await ctx.storage.get_process(event["processid"]) or event
                 await self._send(ws, lock, envelope.reply("subscribeprocessmsg", process_view(row)))
                 if isinstance(msg, m.SubscribeProcessMsg):

@@ -65,6 +65,10 @@ class SQLStore:
         pending.used = True  # shared with tasks the request spawned (they copy the context, not the object)
         return await self.driver.write(_with_nonce, pending, fn, *args)
 
+    async def use_nonce(self, pending: PendingNonce) -> None:
+        """Record a nonce on its own (a /pubsub subscription writes nothing else); 409 if already used."""
+        await self.driver.write(_with_nonce, pending, lambda tx: None)
+
     async def purge_nonces(self, now: int) -> int:
         """Forget nonces past the replay window (their requests are refused as stale anyway)."""
         return await self.driver.write(lambda tx: tx.run("purge_nonces", now=now))
