@@ -94,6 +94,13 @@ class Settings:
     cors_origins: list[str] = field(default_factory=list)
     #: Subscriptions one /pubsub WebSocket may hold at once.
     max_subscriptions_per_socket: int = 64
+    #: A client must send a request's headers within this many seconds of connecting (or of its first byte).
+    header_timeout: float = 10.0
+    #: An idle keep-alive connection is closed after this many seconds.
+    idle_timeout: float = 15.0
+    #: Open sockets in all, and from one client address; over either, a new socket is closed at once.
+    max_connections: int = 1000
+    max_connections_per_address: int = 250
 
     @property
     def tls(self) -> bool:
@@ -120,6 +127,10 @@ class Settings:
             max_clock_skew=env_int("COLONIES_MAX_CLOCK_SKEW", 30),
             cors_origins=env_list("COLONIES_CORS_ORIGINS"),
             max_subscriptions_per_socket=env_int("COLONIES_MAX_SUBSCRIPTIONS_PER_SOCKET", 64),
+            header_timeout=float(env_int("COLONIES_HEADER_TIMEOUT", 10)),
+            idle_timeout=float(env_int("COLONIES_IDLE_TIMEOUT", 15)),
+            max_connections=env_int("COLONIES_MAX_CONNECTIONS", 1000),
+            max_connections_per_address=env_int("COLONIES_MAX_CONNECTIONS_PER_ADDRESS", 250),
         )
         for key, value in overrides.items():
             if value is not None:

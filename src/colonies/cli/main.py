@@ -194,9 +194,14 @@ async def _serve(settings: Settings, setup: Any = None, on_started: Any = None) 
     tls: dict[str, Any] = {}
     if settings.tls:  # then the port speaks only HTTPS and WSS
         tls = {"ssl_certfile": settings.tls_cert, "ssl_keyfile": settings.tls_key}
+    from ..server.connections import ConnectionLimits, protocol_class, raise_fd_limit
+
+    raise_fd_limit(settings.max_connections + 256)  # room for the sockets we accept, the database and files
+    limits = ConnectionLimits(settings.max_connections, settings.max_connections_per_address)
     config = uvicorn.Config(
         create_app(settings, store), host=settings.host, port=settings.port, log_level="warning",
-        access_log=False, timeout_graceful_shutdown=2, ws_max_size=settings.max_body_bytes, **tls,
+        access_log=False, timeout_graceful_shutdown=2, ws_max_size=settings.max_body_bytes,
+        http=protocol_class(settings.header_timeout, limits), timeout_keep_alive=int(settings.idle_timeout), **tls,
     )  # fmt: skip
     server = uvicorn.Server(config)
     serving = asyncio.ensure_future(server.serve())
