@@ -122,6 +122,12 @@ def drop_database(url: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
+#: Test servers serve /metrics to this token, and recount its gauges on every scrape.
+METRICS_TOKEN = "test-metrics-token"
+METRICS_ENV = {"COLONIES_METRICS_TOKEN": METRICS_TOKEN, "COLONIES_METRICS_INTERVAL": "0"}
+METRICS_AUTH = {"Authorization": f"Bearer {METRICS_TOKEN}"}
+
+
 def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, port: int | None = None,
                  backend: str = "sqlite", db: str | None = None, prvkey: str | None = None, tls: bool = False,
                  verify: bool | str = True) -> Server:  # fmt: skip
@@ -133,7 +139,7 @@ def start_server(tmp_dir: str, *extra: str, env: dict[str, str] | None = None, p
     db = db or fresh_database(backend, tmp_dir)
     args = [sys.executable, "-m", "colonies", "server", "start", "--host", "127.0.0.1", "--port", str(port),
             "--db", db, "--server-id", crypto.id_from_prvkey(prvkey), *extra]  # fmt: skip
-    full_env = {**os.environ, **(env or {})}
+    full_env = {**os.environ, **METRICS_ENV, **(env or {})}
     proc = subprocess.Popen(args, env=full_env)
     server = Server(port=port, prvkey=prvkey, db=db, proc=proc, args=args, env=full_env, tls=tls, verify=verify)
     server.wait_ready()

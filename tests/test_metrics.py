@@ -8,13 +8,13 @@ import threading
 import time
 
 import httpx
-from conftest import Colony
+from conftest import METRICS_AUTH, Colony
 
 from colonies import envelope
 
 
 def scrape(colony: Colony) -> str:
-    response = httpx.get(colony.server.url + "/metrics", timeout=10)
+    response = httpx.get(colony.server.url + "/metrics", timeout=10, headers=METRICS_AUTH)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return response.text

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import PG_URL, Colony, Server, create_colony, fresh_database, start_server
+from conftest import METRICS_AUTH, PG_URL, Colony, Server, create_colony, fresh_database, start_server
 from sched_helpers import wait_for
 
 from colonies.client import RPCClient
@@ -35,7 +35,7 @@ def leaders(servers: list[Server]) -> list[int]:
     """Ports of the replicas whose /metrics report colonies_leader 1."""
     found = []
     for srv in servers:
-        text = httpx.get(srv.url + "/metrics", timeout=5).text
+        text = httpx.get(srv.url + "/metrics", timeout=5, headers=METRICS_AUTH).text
         if re.search(r"^colonies_leader 1(\.0)?$", text, re.M):
             found.append(srv.port)
     return found

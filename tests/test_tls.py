@@ -20,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Colony, Server, create_colony, free_port, start_server
+from conftest import METRICS_AUTH, Colony, Server, create_colony, free_port, start_server
 
 from colonies import crypto
 from colonies.client import AsyncColonies, Colonies, ColoniesConfigError, colonies_client, func_spec
@@ -85,7 +85,8 @@ def _is_certificate_error(exc: BaseException) -> bool:
 def test_api_health_and_metrics_over_https_only(tls_server: Server, certs: dict[str, str]) -> None:
     verify = tls_context(certs["cert"])
     for path in ("/health", "/metrics"):
-        assert httpx.get(f"https://127.0.0.1:{tls_server.port}{path}", verify=verify, timeout=10).status_code == 200
+        assert httpx.get(f"https://127.0.0.1:{tls_server.port}{path}", verify=verify, timeout=10,
+                         headers=METRICS_AUTH).status_code == 200  # fmt: skip
         with pytest.raises(httpx.HTTPError):  # plain HTTP on the TLS port gets no HTTP answer
             httpx.get(f"http://127.0.0.1:{tls_server.port}{path}", timeout=10)
     plain = Colonies("127.0.0.1", tls_server.port, tls=False, timeout=10)

@@ -101,6 +101,10 @@ class Settings:
     #: Open sockets in all, and from one client address; over either, a new socket is closed at once.
     max_connections: int = 1000
     max_connections_per_address: int = 250
+    #: Bearer token for GET /metrics; empty = the endpoint is off.
+    metrics_token: str = ""
+    #: The gauges of /metrics are recounted at most this often (seconds).
+    metrics_interval: float = 15.0
 
     @property
     def tls(self) -> bool:
@@ -131,6 +135,8 @@ class Settings:
             idle_timeout=float(env_int("COLONIES_IDLE_TIMEOUT", 15)),
             max_connections=env_int("COLONIES_MAX_CONNECTIONS", 1000),
             max_connections_per_address=env_int("COLONIES_MAX_CONNECTIONS_PER_ADDRESS", 250),
+            metrics_token=os.environ.get("COLONIES_METRICS_TOKEN", "").strip(),
+            metrics_interval=float(os.environ.get("COLONIES_METRICS_INTERVAL", "").strip() or 15),
         )
         for key, value in overrides.items():
             if value is not None:

@@ -1,8 +1,16 @@
-"""GET /metrics in Prometheus format: RPC counts and latencies (recorded per request), and gauges read at scrape
-time (queue depth, processes by state, long-polls waiting, leadership)."""
+"""GET /metrics in Prometheus format: RPC counts and latencies (recorded per request), and gauges (queue depth,
+processes by state, long-polls waiting, leadership).
+
+Not public: a scrape needs ``Authorization: Bearer $COLONIES_METRICS_TOKEN`` (without a token the endpoint is off),
+because the gauges name colonies and executor types. The gauges come from a snapshot refreshed at most every
+``COLONIES_METRICS_INTERVAL`` seconds (15) by counting queries that run off the event loop, so scrapes cost the server nothing
+however large the tables are; queue-depth series are capped at ``MAX_DEPTH_SERIES`` (the rest are summed into
+``other``), so clients cannot grow the label set by inventing executor types."""
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -30,8 +38,10 @@ class Metrics:
             ["msgtype"], registry=self.registry,
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
         )  # fmt: skip
-        #: Filled in by the scrape-time collector; here so the gauges live in the same registry.
+        #: Read by the collector; refreshed by :func:`refresh` (``refreshed``: when, monotonic seconds).
         self.snapshot: dict[str, Any] = {}
+        self.refreshed = -1e9
+        self.refreshing = asyncio.Lock()
 
     def observe(self, msgtype: str, status: int, started: float) -> None:
         # Unknown payload types are folded into one label so a client cannot blow up the label set.
@@ -67,12 +77,43 @@ def install_collector(metrics: Metrics) -> None:
     metrics.registry.register(_StateCollector(metrics))
 
 
+MAX_DEPTH_SERIES = 50
+
+
+def cap_depths(rows: list[dict[str, Any]], limit: int = MAX_DEPTH_SERIES) -> list[dict[str, Any]]:
+    """The ``limit - 1`` deepest (colony, executortype) queues, and the rest summed into ("other", "other")."""
+    if len(rows) <= limit:
+        return rows
+    ranked = sorted(rows, key=lambda r: r["n"], reverse=True)
+    rest = sum(r["n"] for r in ranked[limit - 1 :])
+    return ranked[: limit - 1] + [{"colonyname": "other", "executortype": "other", "n": rest}]
+
+
+async def refresh(state: ServerState) -> None:
+    """Recount the gauges (off the event loop) unless the snapshot is fresh; one refresh at a time."""
+    metrics, interval = state.metrics, state.settings.metrics_interval
+    if time.monotonic() - metrics.refreshed < interval:
+        return
+    async with metrics.refreshing:
+        if time.monotonic() - metrics.refreshed < interval:
+            return
+        metrics.snapshot = {
+            "depths": cap_depths(await state.storage.get_queue_depths()),
+            "stats": await state.storage.get_statistics(),
+        }
+        metrics.refreshed = time.monotonic()
+
+
 async def metrics_endpoint(state: ServerState, request: Request) -> Response:
+    token = state.settings.metrics_token
+    if not token:
+        return Response("metrics are off: set COLONIES_METRICS_TOKEN and scrape with that bearer token\n",
+                        status_code=404, media_type="text/plain")  # fmt: skip
+    given = request.headers.get("authorization", "")
+    if not hmac.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        return Response("a bearer token is required\n", status_code=401, media_type="text/plain",
+                        headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     metrics = state.metrics
-    metrics.snapshot = {
-        "depths": await state.storage.get_queue_depths(),
-        "stats": await state.storage.get_statistics(),
-        "waiters": state.events.waiting_count(),
-        "leader": state.leader,
-    }
+    await refresh(state)
+    metrics.snapshot = {**metrics.snapshot, "waiters": state.events.waiting_count(), "leader": state.leader}
     return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4; charset=utf-8")

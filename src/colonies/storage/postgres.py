@@ -202,6 +202,9 @@ class PostgresDriver:
         # Reads run in autocommit: no BEGIN/COMMIT round trips around a single SELECT.
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, True)
 
+    async def read_background(self, fn: Callable[..., T], *args: Any) -> T:
+        return await self.read(fn, *args)  # reads already run in the thread pool
+
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._execute(fn, args)
 

@@ -113,6 +113,23 @@ class SQLiteDriver:
         except sqlite3.Error as exc:
             raise StorageError(f"database error: {exc}") from None
 
+    async def read_background(self, fn: Callable[..., T], *args: Any) -> T:
+        """A read that may scan many rows (statistics, metrics): on its own connection in a worker thread, so the
+        event loop (and every other client) does not wait for it, and neither does the writer."""
+
+        def run() -> T:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            conn.row_factory = _dict_factory
+            try:
+                return fn(SQLiteTx(conn, self.queries), *args)
+            finally:
+                conn.close()
+
+        try:
+            return await asyncio.to_thread(run)
+        except sqlite3.Error as exc:
+            raise StorageError(f"database error: {exc}") from None
+
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         assert self._loop is not None, "driver not open"
         fut: asyncio.Future[T] = self._loop.create_future()

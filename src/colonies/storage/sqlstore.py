@@ -115,11 +115,12 @@ class SQLStore:
         return await self.driver.read(lambda tx: tx.one("is_known_identity", id=identity)) is not None
 
     async def get_statistics(self, colonyname: str = "") -> dict[str, int]:
-        return await self.driver.read(_statistics, colonyname)
+        """Counts over every process: off the event loop (a large table takes a while to count)."""
+        return await self.driver.read_background(_statistics, colonyname)
 
     async def get_queue_depths(self) -> list[Row]:
         """Waiting processes per (colonyname, executortype), for /metrics."""
-        return await self.driver.read(lambda tx: tx.all("count_waiting_by_type"))
+        return await self.driver.read_background(lambda tx: tx.all("count_waiting_by_type"))
 
     # -- colonies -----------------------------------------------------------------------------------------------
 
