@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Colony, expect_error
+from conftest import PG_URL, Colony, Server, create_colony, expect_error
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -57,3 +58,60 @@ def test_closing_the_first_node_of_a_dense_graph_is_quick(colony: Colony) -> Non
     assert colony.assign()["spec"]["nodename"] == "n2"
     assert took < 0.2, f"closing n0 took {took:.2f} s"
     assert httpx.get(colony.server.url + "/health", timeout=5).status_code == 200
+
+
+def chain_specs(colony: Colony, names: list[str]) -> list[dict[str, Any]]:
+    return [spec(colony, name, [names[i - 1]] if i else []) for i, name in enumerate(names)]
+
+
+def test_addchild_cannot_grow_a_graph_past_the_edge_limit(make_server: Any) -> None:
+    server: Server = make_server(env={"COLONIES_MAX_WORKFLOW_EDGES": "3"})
+    colony = create_colony(server)
+    graph = submit(colony, chain_specs(colony, ["a", "b", "c"]))  # 2 edges
+    a = colony.assign()
+
+    def add_child(name: str) -> Any:
+        child = {"nodename": name, "funcname": "f", "conditions": {"colonyname": colony.name,
+                 "executortype": colony.executortype}}  # fmt: skip
+        return colony.call("addchildmsg", {"processgraphid": graph["processgraphid"], "parentprocessid":
+                           a["processid"], "childprocessid": "", "spec": child, "insert": False}, colony.executor)
+
+    add_child("x")  # 3 edges
+    err = expect_error(400, add_child, "y")
+    assert "limit of 3" in err.message
+    colony.close(a["processid"])
+    assert {colony.assign()["spec"]["nodename"], colony.assign()["spec"]["nodename"]} == {"b", "x"}
+
+
+def _drop_counter(server: Server) -> None:
+    """Make the database look like one from before the counter (the column did not exist)."""
+    if server.db.startswith("sqlite:///"):
+        with sqlite3.connect(server.db.removeprefix("sqlite:///")) as conn:
+            conn.execute("ALTER TABLE processes DROP COLUMN pendingparents")
+        return
+    import psycopg
+
+    schema = server.db.rsplit("search_path%3D", 1)[1]
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute(f"ALTER TABLE {schema}.processes DROP COLUMN pendingparents")
+
+
+def test_database_of_an_earlier_release_is_migrated(make_server: Any) -> None:
+    """A waiting diamond in a database without the counter: after a restart (migration) it still runs."""
+    server: Server = make_server()
+    colony = create_colony(server)
+    deps = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
+    submit(colony, [spec(colony, name, parents) for name, parents in deps.items()])
+    a = colony.assign()
+    colony.close(a["processid"])
+    b = colony.assign()  # b or c: one parent of d is done, one is running
+    server.proc.terminate()
+    server.proc.wait(15)
+    _drop_counter(server)
+    server.restart()
+    colony.close(b["processid"])
+    c = colony.assign()
+    assert c["spec"]["nodename"] in ("b", "c") and c["spec"]["nodename"] != b["spec"]["nodename"]
+    expect_error(404, colony.assign)  # d still waits for c
+    colony.close(c["processid"])
+    assert colony.assign()["spec"]["nodename"] == "d"

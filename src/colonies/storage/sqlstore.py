@@ -282,9 +282,13 @@ class SQLStore:
         return await self._write(_cancel_graph, processgraphid, now)
 
     async def add_child(
-        self, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row]
-    ) -> Row:
-        return await self._write(_add_child, parentid, childid, insert, executorid, process, attributes)
+        self, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row],
+        max_nodes: int = 0, max_edges: int = 0,
+    ) -> Row:  # fmt: skip
+        """Splice a process into a running workflow; refused (400) if the graph would exceed ``max_nodes`` nodes or
+        ``max_edges`` dependencies (0 = no limit)."""
+        return await self._write(_add_child, parentid, childid, insert, executorid, process, attributes,
+                                 max_nodes, max_edges)  # fmt: skip
 
     # -- attributes and logs ------------------------------------------------------------------------------------
 
@@ -783,14 +787,16 @@ def _cancel_graph(tx: Tx, processgraphid: str, now: int) -> list[Row]:
 
 
 def _add_child(
-    tx: Tx, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row]
-) -> Row:
+    tx: Tx, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row],
+    max_nodes: int, max_edges: int,
+) -> Row:  # fmt: skip
     parent = _check_assigned(_lock(tx, parentid), parentid, executorid)
     graphid = parent["processgraphid"]
     if not graphid:
         raise BadRequest("Parent process does not belong to a workflow")
     if process["processgraphid"] and process["processgraphid"] != graphid:
         raise BadRequest("Parent process does not belong to the given workflow")
+    _check_graph_growth(tx, graphid, 2 if childid and not insert else 1, max_nodes, max_edges)
     new_id = process["processid"]
     process = {**process, "processgraphid": graphid, "parents": dumps([parentid]), "waitforparents": 1}
     parent_children = loads(parent["children"])
@@ -815,6 +821,17 @@ def _add_child(
     tx.run("set_process_links", processid=parentid, parents=parent["parents"], children=dumps(parent_children),
            waitforparents=parent["waitforparents"])  # fmt: skip
     return _add_process(tx, process, attributes)
+
+
+def _check_graph_growth(tx: Tx, graphid: str, new_edges: int, max_nodes: int, max_edges: int) -> None:
+    """addchildmsg grows a graph one node at a time: keep it within the limits a submission must respect."""
+    if not (max_nodes or max_edges):
+        return
+    size = tx.one("count_graph_size", processgraphid=graphid) or {"nodes": 0, "edges": 0}
+    if max_nodes and size["nodes"] + 1 > max_nodes:
+        raise BadRequest(f"Invalid workflow: adding a child would exceed the limit of {max_nodes} nodes")
+    if max_edges and int(size["edges"]) + new_edges > max_edges:
+        raise BadRequest(f"Invalid workflow: adding a child would exceed the limit of {max_edges} dependencies")
 
 
 def _add_attribute(tx: Tx, attribute: Row, executorid: str, lease: int | None) -> Row:

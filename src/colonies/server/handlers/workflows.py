@@ -126,6 +126,7 @@ async def add_child(ctx: Context, msg: m.AddChildMsg) -> Any:
         raise BadRequest("The child must belong to the parent's colony")
     row, attrs = new_process(msg.spec, ctx.caller, member["name"], ctx.now(), msg.processgraphid, True)
     row = await ctx.storage.add_child(
-        msg.parentprocessid, msg.childprocessid, msg.insert, ctx.caller, row, attrs
-    )
+        msg.parentprocessid, msg.childprocessid, msg.insert, ctx.caller, row, attrs,
+        ctx.settings.max_workflow_nodes, ctx.settings.max_workflow_edges,
+    )  # fmt: skip
     return process_view(row)

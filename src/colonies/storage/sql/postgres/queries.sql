@@ -61,3 +61,6 @@ RETURNING processid, pendingparents, state, waitforparents;
 
 -- name: get_uncounted_in
 SELECT processid FROM processes WHERE processid IN (SELECT jsonb_array_elements_text(CAST(:ids AS jsonb))) AND pendingparents < 0;
+
+-- name: count_graph_size
+SELECT count(*) AS nodes, coalesce(sum(jsonb_array_length(CAST(parents AS jsonb))), 0) AS edges FROM processes WHERE processgraphid = :processgraphid;

@@ -56,3 +56,6 @@ RETURNING processid, pendingparents, state, waitforparents;
 
 -- name: get_uncounted_in
 SELECT processid FROM processes WHERE processid IN (SELECT value FROM json_each(:ids)) AND pendingparents < 0;
+
+-- name: count_graph_size
+SELECT count(*) AS nodes, coalesce(sum(json_array_length(parents)), 0) AS edges FROM processes WHERE processgraphid = :processgraphid;
