@@ -63,26 +63,34 @@ class ExecutorAPI:
                "description": description}  # fmt: skip
         return await self.rpc.call("addfunctionmsg", {"fun": fun}, self.prvkey)  # type: ignore[no-any-return]
 
-    async def assign(self, timeout: int, http_timeout: float) -> dict[str, Any]:
+    # ``nonce``: a caller that retries after a lost reply sends the same nonce again, so the server can tell the
+    # retry from a new request: it answers an assign retry with the process it already claimed, and refuses any
+    # other retry of a request that took effect with 409 (see retry.landed).
+
+    async def assign(self, timeout: int, http_timeout: float, nonce: str = "") -> dict[str, Any]:
         """Long-poll for work; raises ColoniesError 404 when nothing came within ``timeout`` s."""
-        msg = {"colonyname": self.colonyname, "timeout": timeout}
+        msg = _with_nonce({"colonyname": self.colonyname, "timeout": timeout}, nonce)
         return await self.rpc.call("assignprocessmsg", msg, self.prvkey, timeout=http_timeout)  # type: ignore[no-any-return]
 
     # ``lease`` is the process's starttime from assign: the server refuses these calls once that assignment ended
     # (requeued after maxexectime), so a late result never overwrites the next owner's.
 
-    async def close(self, processid: str, out: list[Any], lease: str = "") -> None:
-        msg = {"processid": processid, "out": out, "lease": lease}
+    async def close(self, processid: str, out: list[Any], lease: str = "", nonce: str = "") -> None:
+        msg = _with_nonce({"processid": processid, "out": out, "lease": lease}, nonce)
         await self.rpc.call("closesuccessfulmsg", msg, self.prvkey)
 
-    async def fail(self, processid: str, errors: list[str], lease: str = "") -> None:
-        msg = {"processid": processid, "errors": errors, "lease": lease}
+    async def fail(self, processid: str, errors: list[str], lease: str = "", nonce: str = "") -> None:
+        msg = _with_nonce({"processid": processid, "errors": errors, "lease": lease}, nonce)
         await self.rpc.call("closefailedmsg", msg, self.prvkey)
 
-    async def add_log(self, processid: str, message: str, lease: str = "") -> None:
-        msg = {"processid": processid, "message": message, "lease": lease}
+    async def add_log(self, processid: str, message: str, lease: str = "", nonce: str = "") -> None:
+        msg = _with_nonce({"processid": processid, "message": message, "lease": lease}, nonce)
         await self.rpc.call("addlogmsg", msg, self.prvkey)
 
     async def add_executor_log(self, executorname: str, message: str) -> None:
         msg = {"colonyname": self.colonyname, "executorname": executorname, "message": message}
         await self.rpc.call("addexecutorlogmsg", msg, self.prvkey)
+
+
+def _with_nonce(msg: dict[str, Any], nonce: str) -> dict[str, Any]:
+    return {"nonce": nonce, **msg} if nonce else msg

@@ -17,7 +17,8 @@ from typing import Any, TextIO
 
 from ..client.models import AttrDict, Process
 from ..exceptions import ColoniesError
-from .retry import Backoff, is_transient
+from ..envelope import new_nonce
+from .retry import Backoff, is_transient, landed
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,14 @@ class LogSink:
     async def _run(self) -> None:
         while (message := await self._queue.get()) is not None:
             backoff = Backoff(0.1, 1.0)
+            nonce = new_nonce()  # the same for every attempt: a line whose reply was lost is not stored twice
             for attempt in range(self._max_attempts):
                 try:
-                    await self._send(message)
+                    await self._send(message, nonce=nonce)
                     break
                 except ColoniesError as exc:
+                    if landed(exc, attempt):
+                        break
                     if not is_transient(exc) or attempt == self._max_attempts - 1:
                         log.warning("dropped a log line of process %s: %s", self._processid, exc,
                                     extra={"action": "add_log", "processid": self._processid})  # fmt: skip

@@ -68,12 +68,13 @@ import orjson
 from .. import crypto
 from ..client.models import AttrDict
 from ..client.transport import AsyncRPCClient, verify_from_env
+from ..envelope import new_nonce
 from ..exceptions import ColoniesError
 from ..keys import make_undumpable, scrub_initial_environment, take_key
 from .api import ExecutorAPI
 from .context import LogSink, ProcessContext, StdoutRouter, current_sink
 from .process import Process, to_process
-from .retry import Backoff, is_transient
+from .retry import Backoff, is_transient, landed
 from .signals import install_signal_handlers
 
 log = logging.getLogger(__name__)
@@ -618,18 +619,24 @@ class Executor:
         backoff = Backoff(self.backoff_initial, self.backoff_cap)
         http_timeout = self.assign_timeout + 10.0
         outage = False
+        # An assign whose reply was lost (timeout, reset, server restart) is retried with the same nonce: the
+        # server then answers with the process it claimed for us, instead of leaving it RUNNING, unrun, until
+        # maxexectime requeues it. A fresh nonce only once an answer arrived.
+        nonce = new_nonce()
         while not self._stopping.is_set():
             try:
                 await self._race_stop(self._slots.acquire())
             except _Stopped:
                 break
             try:
-                raw = await self._race_stop(self._api.assign(self.assign_timeout, http_timeout))
+                raw = await self._race_stop(self._api.assign(self.assign_timeout, http_timeout, nonce))
             except _Stopped:
                 self._slots.release()
                 break
             except ColoniesError as exc:
                 self._slots.release()
+                if not is_transient(exc):
+                    nonce = new_nonce()  # answered: the next assign is a new request
                 if exc.status in (404, 408):  # nothing to do / colony paused: poll again
                     if outage:
                         log.info("server reachable again")
@@ -657,6 +664,7 @@ class Executor:
                 if await self._sleep_or_stop(backoff.next()):
                     break
                 continue
+            nonce = new_nonce()
             if outage:
                 log.info("server reachable again")
                 outage = False
@@ -764,16 +772,22 @@ class Executor:
         extra = {"action": "close", "processid": pid}
         backoff = Backoff(self.backoff_initial, self.backoff_cap)
         deadline = time.monotonic() + self.result_retry_timeout
+        nonce = new_nonce()  # one per close, kept across retries: a close whose reply was lost is not redone
+        attempt = 0
         while True:
             try:
                 if errors is None:
-                    await self._api.close(pid, out, lease)
+                    await self._api.close(pid, out, lease, nonce)
                     log.info("process %s: %s successful", pid, funcname, extra=extra)
                 else:
-                    await self._api.fail(pid, errors, lease)
+                    await self._api.fail(pid, errors, lease, nonce)
                     log.info("process %s: %s failed: %s", pid, funcname, errors[0], extra=extra)
                 return
             except ColoniesError as exc:
+                attempt += 1
+                if landed(exc, attempt - 1):
+                    log.info("process %s: closed by an earlier attempt whose reply was lost", pid, extra=extra)
+                    return
                 if is_transient(exc) and time.monotonic() < deadline:
                     await asyncio.sleep(backoff.next())
                     continue

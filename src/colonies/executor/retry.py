@@ -14,6 +14,12 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ColoniesError) and exc.status >= 500
 
 
+def landed(exc: BaseException, attempt: int) -> bool:
+    """A retry (``attempt`` > 0, same nonce) refused as a replay: the first attempt took effect although its reply
+    was lost, so the call is done and must not be repeated with a fresh nonce (that would do it twice)."""
+    return attempt > 0 and isinstance(exc, ColoniesError) and exc.status == 409 and "Replayed" in str(exc)
+
+
 class Backoff:
     """Delays of ``initial``, ``initial*factor``, … capped at ``cap``; ``reset()`` after a success.
 

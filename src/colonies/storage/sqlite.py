@@ -212,4 +212,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(processes)")}
     if "pendingparents" not in columns:
         conn.execute("ALTER TABLE processes ADD COLUMN pendingparents INTEGER NOT NULL DEFAULT -1")
-        conn.commit()
+    if "assignnonce" not in columns:
+        conn.execute("ALTER TABLE processes ADD COLUMN assignnonce TEXT NOT NULL DEFAULT ''")
+    conn.commit()

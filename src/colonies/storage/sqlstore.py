@@ -229,8 +229,22 @@ class SQLStore:
     async def assign_process(
         self, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int
     ) -> Row | None:
-        """Claim the eligible process with the lowest prioritytime for this executor, or None."""
-        return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now)
+        """Claim the eligible process with the lowest prioritytime for this executor, or None. The request's
+        nonce is kept on the claimed row, so a retry of the request (its reply lost) can be given the same one."""
+        pending = request_nonce.get()
+        nonce = pending.nonce if pending is not None else ""
+        return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now, nonce)
+
+    async def get_claimed_by_nonce(self, executorid: str, nonce: str) -> Row | None:
+        """The process an assign request with this nonce claimed for this executor, if it still runs."""
+
+        def find(tx: Tx) -> Row | None:
+            row = tx.one("get_claimed_by_nonce", executorid=executorid, nonce=nonce)
+            if row is not None:
+                row["_attributes"] = tx.all("get_attributes", targetid=row["processid"])
+            return row
+
+        return await self.driver.read(find)
 
     async def close_process(
         self, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None = None
@@ -484,12 +498,14 @@ def _set_state(tx: Tx, processid: str, state: int) -> None:
     tx.run("set_attributes_state", targetid=processid, state=state)
 
 
-def _assign_process(tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int) -> Row | None:
+def _assign_process(
+    tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int, nonce: str
+) -> Row | None:
     if now - (executor.get("lastheardfromtime") or 0) > 1_000_000_000:  # at most one write a second per executor
         tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
     row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
                  executorname=executor["name"], locationname=executor.get("locationname") or "",
-                 executorid=executorid, cpu=cpu, mem=mem, now=now)  # fmt: skip
+                 executorid=executorid, cpu=cpu, mem=mem, now=now, nonce=nonce)  # fmt: skip
     if row is None:
         # Nothing claimed: tell "no work" from "no longer a member" (only on this path, so a claim stays one query).
         current = tx.one("get_member_executor", colonyname=colonyname, id=executorid)

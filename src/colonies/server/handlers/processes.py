@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from ... import messages as m
-from ...exceptions import BadRequest, Forbidden, NotFound
+from ...exceptions import BadRequest, Conflict, Forbidden, NotFound
 from ...models import parse_cpu, parse_memory
 from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
@@ -39,7 +39,10 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
     mem = parse_memory(msg.availablemem) if msg.availablemem else UNLIMITED
     events = ctx.events
     if msg.timeout < 0:
-        row = await _claim(ctx, executor, cpu, mem)
+        try:
+            row = await _claim(ctx, executor, cpu, mem)
+        except Conflict:
+            return await _replayed_assign(ctx, msg, executor)
         if row is None:
             raise NotFound("No process available for assignment")
         return process_view(row)
@@ -57,6 +60,9 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
             except Forbidden:  # removed or rejected while it waited: another executor gets these wake-ups
                 events.pass_on(woken_for)
                 raise
+            except Conflict:
+                events.pass_on(woken_for)
+                return await _replayed_assign(ctx, msg, executor)
             if row is not None:
                 events.remove_waiter(waiter)
                 unused = [r for r in woken_for + waiter.take_wakeups() if r["processid"] != row["processid"]]
@@ -73,6 +79,15 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
         events.remove_waiter(waiter)
         events.pass_on(waiter.take_wakeups())  # e.g. woken just before its caller hung up
     raise NotFound("No process available for assignment")
+
+
+async def _replayed_assign(ctx: Context, msg: m.AssignProcessMsg, executor: dict[str, Any]) -> Any:
+    """A retry of an assign whose reply was lost (same nonce): the process it claimed, if it still runs and is
+    ours; otherwise the first attempt found nothing. Either way nothing new is claimed."""
+    row = await ctx.storage.get_claimed_by_nonce(ctx.caller, msg.nonce)
+    if row is None or row["colonyname"] != executor["colonyname"]:
+        raise NotFound("No process available for assignment (this request was answered before)")
+    return process_view(row)
 
 
 async def _claim(ctx: Context, executor: dict[str, Any], cpu: int, mem: int) -> dict[str, Any] | None:

@@ -310,3 +310,6 @@ INSERT INTO nonces (caller, nonce, expires) VALUES (:caller, :nonce, :expires) O
 
 -- name: purge_nonces
 DELETE FROM nonces WHERE expires < :now;
+
+-- name: get_claimed_by_nonce
+SELECT * FROM processes WHERE assignedexecutorid = :executorid AND state = 1 AND assignnonce = :nonce;

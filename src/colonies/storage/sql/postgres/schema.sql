@@ -81,6 +81,8 @@ CREATE TABLE IF NOT EXISTS processes (
     -- Parents not yet succeeded (a successful close counts it down: readiness in O(children)); -1 = unknown,
     -- check the parents themselves (rows from before this column, and rows re-linked by addchildmsg).
     pendingparents BIGINT NOT NULL DEFAULT -1,
+    -- The nonce of the assign request that claimed it: a retry of that request (its reply was lost) gets it again.
+    assignnonce TEXT NOT NULL DEFAULT '',
     prioritytime BIGINT NOT NULL,
     submissiontime BIGINT NOT NULL,
     starttime BIGINT NOT NULL DEFAULT 0,
@@ -170,3 +172,4 @@ CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
 
 -- Databases created before pendingparents existed.
 ALTER TABLE processes ADD COLUMN IF NOT EXISTS pendingparents BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE processes ADD COLUMN IF NOT EXISTS assignnonce TEXT NOT NULL DEFAULT '';

@@ -15,6 +15,7 @@ SELECT * FROM processes WHERE processgraphid = :processgraphid ORDER BY submissi
 
 -- name: assign_process
 UPDATE processes SET isassigned = 1, state = 1, assignedexecutorid = :executorid, starttime = :now, endtime = 0,
+    assignnonce = :nonce,
     execdeadline = CASE WHEN maxexectime > 0 THEN :now + maxexectime * 1000000000 ELSE 0 END
 WHERE processid = (
     SELECT processid FROM processes

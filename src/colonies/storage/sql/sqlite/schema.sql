@@ -80,6 +80,8 @@ CREATE TABLE IF NOT EXISTS processes (
     -- Parents not yet succeeded (a successful close counts it down: readiness in O(children)); -1 = unknown,
     -- check the parents themselves (rows from before this column, and rows re-linked by addchildmsg).
     pendingparents INTEGER NOT NULL DEFAULT -1,
+    -- The nonce of the assign request that claimed it: a retry of that request (its reply was lost) gets it again.
+    assignnonce TEXT NOT NULL DEFAULT '',
     prioritytime INTEGER NOT NULL,
     submissiontime INTEGER NOT NULL,
     starttime INTEGER NOT NULL DEFAULT 0,
