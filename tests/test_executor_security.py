@@ -216,3 +216,17 @@ def test_docker_defaults_bound_pids_and_memory_and_keep_the_network_private() ->
     assert options["pids_limit"] == 4096 and options["mem_limit"] == 4 * 1024**3
     assert options["network_mode"] == "bridge" and "no-new-privileges" in options["security_opt"]
 
+
+
+def test_an_executor_may_remove_itself_but_no_other_executor(colony: Colony) -> None:
+    from conftest import expect_error
+
+    other = colony.add_executor()
+    me = colony.add_executor()
+    expect_error(403, colony.call, "removeexecutormsg", {"colonyname": colony.name, "executorname": other.name}, me)
+    expect_error(403, colony.call, "removeexecutormsg", {"colonyname": colony.name, "executorname": me.name},
+                 colony.user)  # a user cannot remove an executor either  # fmt: skip
+    colony.call("removeexecutormsg", {"colonyname": colony.name, "executorname": me.name}, me)
+    names = {e["executorname"] for e in colony.call("getexecutorsmsg", {"colonyname": colony.name}, colony.user)
+             if e["state"] == 1}  # fmt: skip
+    assert other.name in names and me.name not in names

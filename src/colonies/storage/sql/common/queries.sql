@@ -16,7 +16,7 @@ SELECT instanceid FROM server_instance WHERE id = 1;
 SELECT 1 AS known WHERE EXISTS (SELECT 1 FROM server WHERE serverid = :id)
     OR EXISTS (SELECT 1 FROM colonies WHERE colonyid = :id)
     OR EXISTS (SELECT 1 FROM users WHERE userid = :id)
-    OR EXISTS (SELECT 1 FROM executors WHERE executorid = :id);
+    OR EXISTS (SELECT 1 FROM executors WHERE executorid = :id AND state = 1);
 
 -- name: add_colony
 INSERT INTO colonies (name, colonyid) VALUES (:name, :colonyid);
