@@ -157,7 +157,7 @@ def test_unknown_signer_cannot_freeze_the_server(colony: Colony) -> None:
     done.set()
     prober.join()
     assert statuses == [403] * 4
-    assert latencies and max(latencies) < 0.5, f"/health waited {max(latencies):.2f} s"
+    assert latencies and max(latencies) < 1.0, f"/health waited {max(latencies):.2f} s"  # before: seconds
 
 
 def test_a_member_cannot_send_a_huge_non_workflow_message(colony: Colony) -> None:

@@ -67,13 +67,20 @@ def test_a_scrape_of_a_large_database_does_not_stall_other_clients(tmp_path: Any
 
         prober = threading.Thread(target=probe)
         prober.start()
+        scrapes = []
         try:
             for _ in range(3):
+                started = time.perf_counter()
                 text = httpx.get(srv.url + "/metrics", timeout=60, headers=METRICS_AUTH).text
+                scrapes.append(time.perf_counter() - started)
         finally:
             done.set()
             prober.join()
         assert 'colonies_processes{state="waiting"} 400001.0' in text
-        assert max(latencies) < 0.1, f"/health waited {max(latencies):.3f} s during a scrape"
+        # On the event loop, the counts held /health for about as long as a scrape took (0.5 s here); off it,
+        # /health answers in a fraction of that, however loaded the machine is.
+        slowest = max(scrapes)
+        assert max(latencies) < max(0.1, slowest / 3), (f"/health waited {max(latencies):.3f} s during scrapes "
+                                                        f"of up to {slowest:.3f} s")  # fmt: skip
     finally:
         srv.stop()

@@ -12,7 +12,6 @@ import ctypes
 import os
 import stat
 import sys
-import warnings
 
 #: The variables that hold private keys (each also as _FILE and _FD).
 KEY_VARIABLES = ("COLONIES_PRVKEY", "COLONIES_COLONY_PRVKEY", "COLONIES_SERVER_PRVKEY")
@@ -32,8 +31,8 @@ def read_key_file(path: str) -> str:
             value = handle.readline().strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise KeySourceError(f"cannot read the key file {path}: {getattr(exc, 'strerror', None) or exc}") from None
-    if mode & (stat.S_IRWXG | stat.S_IRWXO):
-        warnings.warn(f"key file {path} is readable by other users (chmod 600 {path})", stacklevel=2)
+    if mode & (stat.S_IRWXG | stat.S_IRWXO):  # warned, not refused: Kubernetes mounts secrets 0644 by default
+        print(f"warning: key file {path} is readable by other users (chmod 600 {path})", file=sys.stderr)
     return value
 
 

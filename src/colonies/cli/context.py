@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,13 @@ def _env_port() -> int:
             except ValueError:
                 raise CLIError(f"{name} must be a port number, not {value!r}") from None
     return 50080
+
+
+def _key_from_stdin() -> str:
+    try:
+        return read_key_file("-")
+    except KeySourceError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def _key(name: str) -> str:
@@ -114,6 +122,11 @@ class Config:
     def key(self, which: str = "prvkey", override: str | None = None) -> str:
         """A private key by role (prvkey, colony_prvkey, server_prvkey), checked before any call."""
         var = KEY_VARS[which]
+        if override == "-":
+            override = _key_from_stdin()
+        elif override:
+            print("warning: a key given with --prvkey is visible to other users of this machine (ps, "
+                  "/proc/<pid>/cmdline); use COLONIES_PRVKEY_FILE or --prvkey -", file=sys.stderr)  # fmt: skip
         value = override or getattr(self, which)
         if not value:
             raise CLIError(f"{var} is not set")
