@@ -244,14 +244,14 @@ def test_podman_command_construction() -> None:
         "--pids-limit", "4096", "--security-opt", "no-new-privileges",
         "--env-file", "/tmp/job.env", "--workdir", "/work", "--cpus", "1.5",
         "--memory", "536870912b", "--device", "nvidia.com/gpu=all",
-        "--entrypoint", "/bin/sh", "ubuntu:20.04", "-c", "echo 'hi there' | wc -c",
+        "--entrypoint", "/bin/sh", "--", "ubuntu:20.04", "-c", "echo 'hi there' | wc -c",
     ]  # fmt: skip
     assert "SECRET" not in backend.cli_environment(job)  # values travel in the env file, not in argv or env
     plain = Job(processid="q", image="alpine", script="true", env={})
     assert backend.command(plain, "n") == ["/usr/bin/podman", "run", "--rm", "--quiet", "--name", "n", "--label",
                                            "colonies.processid=q", "--pull", "missing", "--pids-limit", "4096",
                                            "--security-opt", "no-new-privileges", "--memory", f"{4 * GIB}b",
-                                           "--entrypoint", "/bin/sh", "alpine", "-c", "true"]  # fmt: skip
+                                           "--entrypoint", "/bin/sh", "--", "alpine", "-c", "true"]  # fmt: skip
 
 
 def test_podman_missing_is_a_clear_start_up_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -289,7 +289,7 @@ class PodmanBackend(Backend):
         cmd += ["--memory", f"{job.mem_bytes or default_memory()}b"]
         if job.gpus > 0:
             cmd += ["--device", "nvidia.com/gpu=all"]  # CDI; podman cannot pick a count
-        cmd += ["--entrypoint", SHELL, job.image, "-c", job.script]
+        cmd += ["--entrypoint", SHELL, "--", job.image, "-c", job.script]  # "--": the image is never an option
         return cmd
 
     def cli_environment(self, job: Job) -> dict[str, str]:
