@@ -8,7 +8,7 @@ import orjson
 
 from ..crypto import hash_text, random_id
 from ..exceptions import BadRequest
-from ..models import FunctionSpec, parse_cpu, parse_memory, render_cpu, render_memory
+from ..models import FunctionSpec, WorkflowSpec, parse_cpu, parse_memory, render_cpu, render_memory
 from ..types import MAX_PRIORITY, MIN_PRIORITY, PRIORITY_UNIT_NS, AttributeType, ProcessState
 
 Row = dict[str, Any]
@@ -138,3 +138,45 @@ def new_process(
         for key, value in spec.env.items()
     ]
     return row, attrs
+
+
+def new_graph(
+    wf: WorkflowSpec, initiatorid: str, initiatorname: str, now: int, root_input: list[Any] | None = None
+) -> tuple[Row, list[Row], list[Row]]:
+    """A WAITING graph row, its process rows (linked, parents counted) and their ENV attributes, from a workflow
+    spec whose DAG was already checked. Submissions, crons and generators all build graphs here; ``root_input``
+    becomes the input of every root process (a cron hands on its previous run's leaf outputs)."""
+    graphid = random_id()
+    rows: dict[str, Row] = {}
+    attributes: list[Row] = []
+    for spec in wf.functionspecs:
+        spec.conditions.colonyname = wf.colonyname
+        row, attrs = new_process(spec, initiatorid, initiatorname, now, graphid, bool(spec.conditions.dependencies))
+        rows[spec.nodename] = row
+        attributes += attrs
+    children: dict[str, list[str]] = {name: [] for name in rows}
+    for spec in wf.functionspecs:
+        for parent in spec.conditions.dependencies:
+            children[parent].append(rows[spec.nodename]["processid"])
+    roots = []
+    for spec in wf.functionspecs:
+        row = rows[spec.nodename]
+        row["parents"] = dumps([rows[p]["processid"] for p in spec.conditions.dependencies])
+        row["children"] = dumps(children[spec.nodename])
+        row["pendingparents"] = len(spec.conditions.dependencies)
+        if not spec.conditions.dependencies:
+            roots.append(row["processid"])
+            if root_input:
+                row["input"] = to_json(root_input, "input")
+    graph = {
+        "processgraphid": graphid,
+        "colonyname": wf.colonyname,
+        "rootprocessids": dumps(roots),
+        "state": ProcessState.WAITING,
+        "submissiontime": now,
+        "starttime": 0,
+        "endtime": 0,
+        "initiatorid": initiatorid,
+        "initiatorname": initiatorname,
+    }
+    return graph, list(rows.values()), attributes

@@ -1,4 +1,8 @@
-"""Load ``-- name: x`` blocks from a .sql file into a dict (procrastinate's habit: SQL kept in one file)."""
+"""Load the named statements (``-- name: x`` blocks) of ``sql/common/*.sql`` and ``sql/<backend>/*.sql``.
+
+One file per area (``processes.sql``, ``crons.sql``, ...), as in ``storage/`` and ``server/handlers/``; a backend's
+files hold only the statements that differ from the common ones, under the same names.
+"""
 
 from __future__ import annotations
 
@@ -26,6 +30,20 @@ def load_sql(backend: str, filename: str) -> str:
     return resources.files("colonies.storage").joinpath("sql", backend, filename).read_text()
 
 
+def load_directory(directory: str) -> dict[str, str]:
+    """Every statement of one directory's area files; a name defined twice is a packaging error."""
+    queries: dict[str, str] = {}
+    folder = resources.files("colonies.storage").joinpath("sql", directory)
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if not entry.name.endswith(".sql") or entry.name == "schema.sql":
+            continue
+        for name, sql in parse_queries(entry.read_text()).items():
+            if name in queries:
+                raise RuntimeError(f"query {name} is defined twice in sql/{directory}/")
+            queries[name] = sql
+    return queries
+
+
 def load_queries(backend: str) -> dict[str, str]:
     """The statements shared by every backend, overridden and completed by the backend's own."""
-    return {**parse_queries(load_sql("common", "queries.sql")), **parse_queries(load_sql(backend, "queries.sql"))}
+    return {**load_directory("common"), **load_directory(backend)}

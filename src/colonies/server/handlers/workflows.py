@@ -8,12 +8,11 @@ import orjson
 
 from ... import dag
 from ... import messages as m
-from ...crypto import random_id
 from ...exceptions import BadRequest, NotFound
 from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
-from ..lifecycle import dumps, new_process
+from ..lifecycle import new_graph, new_process
 from ..views import graph_view, process_view
 from .common import check_count, check_state
 
@@ -25,37 +24,7 @@ async def submit_workflow_spec(ctx: Context, msg: m.SubmitWorkflowSpecMsg) -> An
     specs = wf.functionspecs
     dag.check_workflow([(s.nodename, s.conditions.dependencies) for s in specs], ctx.settings.max_workflow_nodes,
                        ctx.settings.max_workflow_edges)
-    now = ctx.now()
-    graphid = random_id()
-    rows: dict[str, dict[str, Any]] = {}
-    attributes: list[dict[str, Any]] = []
-    for spec in specs:
-        spec.conditions.colonyname = wf.colonyname
-        row, attrs = new_process(spec, ctx.caller, member["name"], now, graphid, bool(spec.conditions.dependencies))
-        rows[spec.nodename] = row
-        attributes += attrs
-    children: dict[str, list[str]] = {name: [] for name in rows}
-    for spec in specs:
-        for parent in spec.conditions.dependencies:
-            children[parent].append(rows[spec.nodename]["processid"])
-    for spec in specs:
-        row = rows[spec.nodename]
-        row["parents"] = dumps([rows[p]["processid"] for p in spec.conditions.dependencies])
-        row["children"] = dumps(children[spec.nodename])
-        row["pendingparents"] = len(spec.conditions.dependencies)
-    roots = [rows[s.nodename]["processid"] for s in specs if not s.conditions.dependencies]
-    graph = {
-        "processgraphid": graphid,
-        "colonyname": wf.colonyname,
-        "rootprocessids": dumps(roots),
-        "state": ProcessState.WAITING,
-        "submissiontime": now,
-        "starttime": 0,
-        "endtime": 0,
-        "initiatorid": ctx.caller,
-        "initiatorname": member["name"],
-    }
-    processes = list(rows.values())
+    graph, processes, attributes = new_graph(wf, ctx.caller, member["name"], ctx.now())
     await ctx.storage.add_graph(graph, processes, attributes)
     ctx.events.publish(processes)
     return graph_view(graph, [p["processid"] for p in processes])

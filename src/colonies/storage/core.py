@@ -1,0 +1,97 @@
+"""What every area of the store shares: the driver, the write path that records a request's nonce, and replicas.
+
+Each area (``colonies.py``, ``processes.py``, ...) is a class over ``StoreBase`` whose public methods hand *jobs*
+(``fn(tx, ...)``) to the driver; a job runs named queries only (``sql/*/<area>.sql``). Jobs that must be atomic
+(assign, close, workflow resolution) do all their checks inside the write job, so two callers racing on one process
+cannot both win. ``SQLStore`` (``sqlstore.py``) is all the areas together.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from ..exceptions import Conflict
+from ..types import ProcessState
+from .base import Driver, Row, Tx
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+loads = orjson.loads
+
+WAITING, RUNNING, SUCCESS, FAILED, CANCELLED = (int(s) for s in ProcessState)
+
+
+@dataclass(slots=True)
+class PendingNonce:
+    """A request's replay-protection nonce, recorded by the request's first write."""
+
+    caller: str
+    nonce: str
+    expires: int  # ns; forgotten after this
+    used: bool = False
+
+
+#: The nonce of the request being handled, set by the dispatcher. A context variable because it belongs to the
+#: request's task (and the tasks it spawns), not to the shared store.
+request_nonce: ContextVar[PendingNonce | None] = ContextVar("request_nonce", default=None)
+
+
+def _with_nonce(tx: Tx, pending: PendingNonce, fn: Any, *args: Any) -> Any:
+    if tx.run("use_nonce", caller=pending.caller, nonce=pending.nonce, expires=pending.expires) == 0:
+        raise Conflict("Replayed request refused: this nonce was already used")
+    return fn(tx, *args)
+
+
+class StoreBase:
+    """The driver and the write path; every area's store derives from it."""
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+
+    async def _write(self, fn: Any, *args: Any) -> Any:
+        """Run a write job; the first write of a request that carried a nonce also records the nonce, in the same
+        transaction, so the effect and the nonce commit (or roll back) together and a replay finds it."""
+        pending = request_nonce.get()
+        if pending is None or pending.used:
+            return await self.driver.write(fn, *args)
+        pending.used = True  # shared with tasks the request spawned (they copy the context, not the object)
+        return await self.driver.write(_with_nonce, pending, fn, *args)
+
+    async def use_nonce(self, pending: PendingNonce) -> None:
+        """Record a nonce on its own (a /pubsub subscription writes nothing else); 409 if already used."""
+        await self.driver.write(_with_nonce, pending, lambda tx: None)
+
+    async def purge_nonces(self, now: int) -> int:
+        """Forget nonces past the replay window (their requests are refused as stale anyway)."""
+        return await self.driver.write(lambda tx: tx.run("purge_nonces", now=now))
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+    # -- replicas -----------------------------------------------------------------------------------------------
+
+    @property
+    def replicated(self) -> bool:
+        """True when other server processes may share this database (PostgreSQL)."""
+        return hasattr(self.driver, "notify")
+
+    def start_events(self, on_remote: Any) -> None:
+        if self.replicated:
+            self.driver.start_events(asyncio.get_running_loop(), on_remote)  # type: ignore[attr-defined]
+
+    def relay(self, rows: list[Row]) -> None:
+        self.driver.notify(rows)  # type: ignore[attr-defined]
+
+    async def is_leader(self) -> bool:
+        """Whether this server runs the background duties; always true for a single-process database."""
+        if not self.replicated:
+            return True
+        return await self.driver.is_leader()  # type: ignore[attr-defined, no-any-return]

@@ -1,0 +1,256 @@
+"""Processes: submit, assign (the claim), close, cancel, requeue and the timeouts."""
+
+from __future__ import annotations
+
+from ..exceptions import BadRequest, Forbidden, NotFound, approved_member
+from ..types import ExecutorState, ProcessState
+from .base import Row, Tx
+from .core import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING, StoreBase, dumps, loads, request_nonce
+from .functions import update_function_stats
+from .shared import (
+    check_assigned,
+    find_member,
+    insert_process,
+    lock,
+    process_with_attributes,
+    set_state,
+    with_attributes,
+)
+from .workflows import resolve_after_close, update_graph_state
+
+
+class ProcessStore(StoreBase):
+    """The processes operations of the store."""
+
+    async def add_process(self, process: Row, attributes: list[Row]) -> Row:
+        return await self._write(insert_process, process, attributes)
+
+    async def get_process(self, processid: str) -> Row | None:
+        """The process row with its attributes under ``"_attributes"``."""
+        return await self.driver.read(process_with_attributes, processid)
+
+    async def get_processes(
+        self,
+        colonyname: str,
+        state: int,
+        count: int,
+        executortype: str = "",
+        initiator: str = "",
+        label: str = "",
+    ) -> list[Row]:
+        return await self.driver.read(
+            _get_processes, colonyname, state, count, executortype, initiator, label
+        )
+
+    async def get_process_hist(self, colonyname: str, executorid: str, since: int, state: int) -> list[Row]:
+        return await self.driver.read(
+            lambda tx: with_attributes(
+                tx,
+                tx.all(
+                    "get_process_hist", colonyname=colonyname, executorid=executorid, since=since, state=state
+                ),
+            )
+        )
+
+    async def assign_process(
+        self, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int
+    ) -> Row | None:
+        """Claim the eligible process with the lowest prioritytime for this executor, or None. The request's
+        nonce is kept on the claimed row, so a retry of the request (its reply lost) can be given the same one."""
+        pending = request_nonce.get()
+        nonce = pending.nonce if pending is not None else ""
+        return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now, nonce)
+
+    async def get_claimed_by_nonce(self, executorid: str, nonce: str) -> Row | None:
+        """The process an assign request with this nonce claimed for this executor, if it still runs."""
+
+        def find(tx: Tx) -> Row | None:
+            row = tx.one("get_claimed_by_nonce", executorid=executorid, nonce=nonce)
+            if row is not None:
+                row["_attributes"] = tx.all("get_attributes", targetid=row["processid"])
+            return row
+
+        return await self.driver.read(find)
+
+    async def close_process(
+        self, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None = None
+    ) -> list[Row]:
+        """Close as SUCCESS (values = JSON of out) or FAILED (values = JSON of errors); returns every process
+        that changed. The caller's membership is checked inside the same transaction (one round trip fewer).
+        ``lease`` (the assignment's starttime) fences a caller whose assignment has ended."""
+        return await self._write(_close_process, processid, executorid, success, values, now, lease)
+
+    async def release_process(self, processid: str, now: int) -> list[Row]:
+        """Put a running process back in the queue without counting a retry (its claimant went away)."""
+        return await self._write(_release_process, processid, now)
+
+    async def set_output(self, processid: str, executorid: str, out: str, lease: int | None = None) -> None:
+        await self._write(_set_output, processid, executorid, out, lease)
+
+    async def cancel_process(self, processid: str, now: int) -> list[Row]:
+        return await self._write(_cancel_process, processid, now)
+
+    async def remove_process(self, processid: str) -> None:
+        await self._write(_remove_process, processid)
+
+    async def remove_all_processes(self, colonyname: str, state: int) -> None:
+        await self._write(_remove_all_processes, colonyname, state)
+
+    async def expire_processes(self, now: int) -> list[Row]:
+        """Requeue or fail running processes past maxexectime; fail waiting ones past maxwaittime."""
+        return await self._write(_expire_processes, now)
+
+
+_ORDER = {WAITING: "get_processes_by_priority", RUNNING: "get_processes_by_start"}
+
+
+def _get_processes(
+    tx: Tx, colonyname: str, state: int, count: int, executortype: str, initiator: str, label: str
+) -> list[Row]:
+    # Only one filter applies, in the Go server's precedence: executortype > initiator > label.
+    if executortype:
+        initiator = label = ""
+    elif initiator:
+        label = ""
+    query = _ORDER.get(state, "get_processes_by_end")
+    rows = tx.all(query, colonyname=colonyname, state=state, count=count, executortype=executortype,
+                  initiator=initiator, label=label)  # fmt: skip
+    return with_attributes(tx, rows)
+
+
+def _assign_process(
+    tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int, nonce: str
+) -> Row | None:
+    if (
+        now - (executor.get("lastheardfromtime") or 0) > 1_000_000_000
+    ):  # at most one write a second per executor
+        tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
+    row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
+                 executorname=executor["name"], locationname=executor.get("locationname") or "",
+                 executorid=executorid, cpu=cpu, mem=mem, now=now, nonce=nonce)  # fmt: skip
+    if row is None:
+        # Nothing claimed: tell "no work" from "no longer a member" (only on this path, so a claim stays one query).
+        current = tx.one("get_member_executor", colonyname=colonyname, id=executorid)
+        if current is None or current["state"] != ExecutorState.APPROVED:
+            raise Forbidden(f"Access denied, executor is no longer an approved member of colony {colonyname}")
+        return None
+    set_state(tx, row["processid"], RUNNING)
+    if row["processgraphid"]:
+        parents = loads(row["parents"])
+        if parents:
+            outputs = {
+                p["processid"]: loads(p["output"]) for p in tx.all("get_processes_in", ids=dumps(parents))
+            }
+            merged = [v for pid in parents for v in outputs.get(pid, [])]
+            row["input"] = dumps(merged)
+            tx.run("set_process_input", processid=row["processid"], input=row["input"])
+        update_graph_state(tx, row["processgraphid"], now)
+    row["_attributes"] = tx.all("get_attributes", targetid=row["processid"])
+    return row
+
+
+def _close_process(
+    tx: Tx, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None
+) -> list[Row]:
+    locked = lock(tx, processid)
+    if locked is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    member = approved_member(find_member(tx, locked["colonyname"], executorid), locked["colonyname"])
+    row = check_assigned(locked, processid, executorid, lease, ended=BadRequest)
+    executorname = member["name"]
+    if success:
+        output = values if values != "[]" else row["output"]
+        closed = tx.one("close_process", processid=processid, state=SUCCESS, now=now, output=output,
+                        errors=row["errors"])  # fmt: skip
+        update_function_stats(tx, row, executorname, now)
+    else:
+        closed = tx.one("close_process", processid=processid, state=FAILED, now=now, output=row["output"],
+                        errors=values)  # fmt: skip
+    set_state(tx, processid, SUCCESS if success else FAILED)
+    changed = [closed]
+    if row["processgraphid"]:
+        changed += resolve_after_close(tx, row, success, now)
+    return changed  # type: ignore[return-value]
+
+
+def _set_output(tx: Tx, processid: str, executorid: str, out: str, lease: int | None) -> None:
+    check_assigned(lock(tx, processid), processid, executorid, lease)
+    tx.run("set_process_output", processid=processid, output=out)
+
+
+def _cancel_process(tx: Tx, processid: str, now: int) -> list[Row]:
+    row = lock(tx, processid)
+    if row is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    if row["processgraphid"]:
+        raise BadRequest("Process belongs to a workflow: cancel the entire workflow instead")
+    if row["state"] not in (WAITING, RUNNING):
+        raise BadRequest(
+            f"Process {processid} cannot be cancelled in state {ProcessState(row['state']).name}"
+        )
+    cancelled = tx.one("close_process", processid=processid, state=CANCELLED, now=now, output=row["output"],
+                       errors=row["errors"])  # fmt: skip
+    set_state(tx, processid, CANCELLED)
+    return [cancelled]  # type: ignore[list-item]
+
+
+def _remove_process(tx: Tx, processid: str) -> None:
+    row = lock(tx, processid)
+    if row is None:
+        raise NotFound(f"Process with id {processid} does not exist")
+    if row["processgraphid"]:
+        raise BadRequest("Process belongs to a workflow: remove the entire workflow instead")
+    if row["state"] == RUNNING:
+        raise BadRequest("Not possible to remove a running process")
+    tx.run("remove_process", processid=processid)
+    tx.run("remove_process_attributes", processid=processid)
+
+
+def _remove_all_processes(tx: Tx, colonyname: str, state: int) -> None:
+    tx.run("remove_all_processes", colonyname=colonyname, state=state)
+    tx.run("remove_orphan_attributes", colonyname=colonyname)
+
+
+def requeue(tx: Tx, row: Row, now: int, retry: int) -> Row:
+    requeued = tx.one("requeue_process", processid=row["processid"], now=now, retry=retry)
+    set_state(tx, row["processid"], WAITING)
+    if row["processgraphid"]:
+        update_graph_state(tx, row["processgraphid"], now)
+    return requeued  # type: ignore[return-value]
+
+
+def _release_process(tx: Tx, processid: str, now: int) -> list[Row]:
+    row = lock(tx, processid)
+    if row is None or row["state"] != RUNNING:
+        return []
+    return [requeue(tx, row, now, retry=0)]
+
+
+def _fail(tx: Tx, row: Row, errors: list[str], now: int) -> list[Row]:
+    failed = tx.one("close_process", processid=row["processid"], state=FAILED, now=now, output=row["output"],
+                    errors=dumps(errors))  # fmt: skip
+    set_state(tx, row["processid"], FAILED)
+    changed = [failed]
+    if row["processgraphid"]:
+        changed += resolve_after_close(tx, row, False, now)
+    return changed  # type: ignore[return-value]
+
+
+def _expire_processes(tx: Tx, now: int) -> list[Row]:
+    changed: list[Row] = []
+    for candidate in tx.all("get_expired_running", now=now):
+        row = lock(
+            tx, candidate["processid"]
+        )  # re-read under lock: the executor may have closed it meanwhile
+        if row is None or row["state"] != RUNNING or not 0 < row["execdeadline"] < now:
+            continue
+        if row["maxretries"] > -1 and row["retries"] >= row["maxretries"]:
+            changed += _fail(tx, row, ["Maximum execution time limit exceeded"], now)
+        else:
+            changed.append(requeue(tx, row, now, retry=1))
+    for candidate in tx.all("get_expired_waiting", now=now):
+        row = lock(tx, candidate["processid"])
+        if row is None or row["state"] != WAITING or not 0 < row["waitdeadline"] < now:
+            continue
+        changed += _fail(tx, row, ["Maximum waiting time limit exceeded"], now)
+    return changed

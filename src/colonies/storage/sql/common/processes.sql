@@ -1,0 +1,103 @@
+-- processes: statements both backends run unchanged, one block per name. Parameters are :named (the PostgreSQL
+-- driver turns them into %(named)s); sql/<backend>/processes.sql holds the statements that differ.
+
+-- name: add_process
+INSERT INTO processes (processid, colonyname, executortype, executornames, locationname, state, waitforparents,
+    prioritytime, submissiontime, waitdeadline, maxretries, maxexectime, maxwaittime, cpu, mem, storage, nodes,
+    processes, processespernode, funcname, nodename, label, initiatorid, initiatorname, processgraphid, parents,
+    children, input, spec, pendingparents)
+VALUES (:processid, :colonyname, :executortype, :executornames, :locationname, :state, :waitforparents,
+    :prioritytime, :submissiontime, :waitdeadline, :maxretries, :maxexectime, :maxwaittime, :cpu, :mem, :storage,
+    :nodes, :processes, :processespernode, :funcname, :nodename, :label, :initiatorid, :initiatorname,
+    :processgraphid, :parents, :children, :input, :spec, :pendingparents);
+
+-- name: get_process
+SELECT * FROM processes WHERE processid = :processid;
+
+-- name: get_processes_by_priority
+SELECT * FROM processes
+WHERE colonyname = :colonyname AND state = :state
+  AND (:executortype = '' OR executortype = :executortype)
+  AND (:initiator = '' OR initiatorname = :initiator)
+  AND (:label = '' OR label = :label)
+ORDER BY prioritytime LIMIT :count;
+
+-- name: get_processes_by_start
+SELECT * FROM processes
+WHERE colonyname = :colonyname AND state = :state
+  AND (:executortype = '' OR executortype = :executortype)
+  AND (:initiator = '' OR initiatorname = :initiator)
+  AND (:label = '' OR label = :label)
+ORDER BY starttime LIMIT :count;
+
+-- name: get_processes_by_end
+SELECT * FROM processes
+WHERE colonyname = :colonyname AND state = :state
+  AND (:executortype = '' OR executortype = :executortype)
+  AND (:initiator = '' OR initiatorname = :initiator)
+  AND (:label = '' OR label = :label)
+ORDER BY endtime DESC LIMIT :count;
+
+-- name: get_process_hist
+SELECT * FROM processes
+WHERE colonyname = :colonyname AND state = :state AND submissiontime >= :since
+  AND (:executorid = '' OR assignedexecutorid = :executorid)
+ORDER BY submissiontime LIMIT 1000;
+
+-- name: set_process_input
+UPDATE processes SET input = :input WHERE processid = :processid;
+
+-- name: set_process_output
+UPDATE processes SET output = :output WHERE processid = :processid;
+
+-- name: close_process
+UPDATE processes SET state = :state, endtime = :now, output = :output, errors = :errors, execdeadline = 0
+WHERE processid = :processid
+RETURNING *;
+
+-- name: cancel_active_process
+-- Guarded by state: a close that committed while the cancel waited for the row lock wins (PostgreSQL re-checks
+-- the condition on the row it waited for).
+UPDATE processes SET state = 4, endtime = :now, execdeadline = 0
+WHERE processid = :processid AND state IN (0, 1)
+RETURNING *;
+
+-- name: requeue_process
+UPDATE processes SET state = 0, isassigned = 0, assignedexecutorid = '', starttime = 0, endtime = 0,
+    execdeadline = 0, retries = retries + :retry,
+    waitdeadline = CASE WHEN maxwaittime > 0 THEN :now + maxwaittime * 1000000000 ELSE 0 END
+WHERE processid = :processid
+RETURNING *;
+
+-- name: release_parents_wait
+UPDATE processes SET waitforparents = 0,
+    waitdeadline = CASE WHEN maxwaittime > 0 THEN :now + maxwaittime * 1000000000 ELSE 0 END
+WHERE processid = :processid AND waitforparents = 1;
+
+-- name: set_process_links
+UPDATE processes SET parents = :parents, children = :children, waitforparents = :waitforparents,
+    pendingparents = -1
+WHERE processid = :processid;
+
+-- name: get_expired_running
+SELECT * FROM processes WHERE state = 1 AND maxexectime > 0 AND execdeadline < :now ORDER BY execdeadline LIMIT 1000;
+
+-- name: get_expired_waiting
+SELECT * FROM processes WHERE state = 0 AND waitdeadline > 0 AND waitdeadline < :now ORDER BY waitdeadline LIMIT 1000;
+
+-- name: remove_process
+DELETE FROM processes WHERE processid = :processid;
+
+-- name: remove_process_attributes
+DELETE FROM attributes WHERE targetid = :processid;
+
+-- name: remove_all_processes
+DELETE FROM processes WHERE colonyname = :colonyname AND processgraphid = '' AND (:state = -1 OR state = :state)
+    AND state <> 1;
+
+-- name: remove_orphan_attributes
+DELETE FROM attributes WHERE targetcolonyname = :colonyname
+    AND NOT EXISTS (SELECT 1 FROM processes WHERE processid = attributes.targetid);
+
+-- name: get_claimed_by_nonce
+SELECT * FROM processes WHERE assignedexecutorid = :executorid AND state = 1 AND assignnonce = :nonce;
