@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from .. import crypto, envelope
 from ..exceptions import BadRequest, ColoniesError, Forbidden, PayloadTooLarge
 from ..storage import StorageError
-from ..storage.sqlstore import PendingNonce, request_nonce
+from ..storage.core import PendingNonce, request_nonce
 from .context import Context, ServerState
 from .handlers import HANDLERS, REPLY_TYPES, UNSIGNED
 from .origins import OriginPolicy, header

@@ -3,7 +3,7 @@
 A driver runs *jobs*: plain functions ``fn(tx, *args)`` that talk to the database only through ``Tx`` and named
 queries. Reads may run anywhere; writes run in one transaction each (a driver may group several writes into one
 commit, but a failing job never takes another job's changes with it). The storage logic is written once, in
-``sqlstore.py``, against this contract.
+``storage/<area>.py`` (one module per area), against this contract.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """PostgreSQL driver (psycopg 3): every job runs in its own transaction on a pooled connection, in a thread.
 
-The storage logic is shared with SQLite (``sqlstore.py``); what differs lives in ``sql/postgres/*.sql``: the
+The storage logic is shared with SQLite (``storage/<area>.py``); what differs lives in ``sql/postgres/*.sql``: the
 assign claim uses ``FOR UPDATE SKIP LOCKED`` and check-then-act jobs take row locks (``lock_graph``, then
 ``lock_process``), so several server replicas can share one database. Schema creation is serialised with an
 advisory lock, so replicas starting together do not race.
