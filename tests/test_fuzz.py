@@ -161,6 +161,9 @@ class Witness:
         graph = fz.call("submitworkflowspecmsg", workflow, self.user.prvkey)
         self.graph = graph["processgraphid"]
         self.graph_processes = graph["processids"]
+        cron = {"colonyname": self.name, "name": "witness-cron", "interval": -1, "cronexpression": "0 0 3 1 1 *",
+                "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec(IDLE, "cron")]})}
+        self.cron = fz.call("addcronmsg", {"cron": cron}, self.user.prvkey)["cronid"]
         self.before = self.snapshot()
 
     def spec(self, executortype: str, label: str, nodename: str = "n", deps: list[str] | None = None) -> Any:
@@ -186,6 +189,8 @@ class Witness:
             "process-logs": ("getlogsmsg", {"colonyname": c, "processid": self.running, "count": 100}),
             "executor-logs": ("getlogsmsg", {"colonyname": c, "executorname": self.executor.name,
                                              "count": 100}),
+            "crons": ("getcronsmsg", {"colonyname": c, "count": 100}),
+            "cron-runs": ("getcronrunsmsg", {"cronid": self.cron, "count": 100}),
         }
         for pid in [self.success, self.failed, self.running, self.waiting, *self.graph_processes]:
             q[f"process-{pid[:8]}"] = ("getprocessmsg", {"processid": pid})
@@ -303,6 +308,11 @@ class Playground:
         elif what == "function":
             fun = {"executorname": "executor", "colonyname": self.name, "funcname": f"f{os.urandom(4).hex()}"}
             value = fz.call("addfunctionmsg", {"fun": fun}, self.executor.prvkey)["functionid"]
+        elif what == "cron":  # scheduled far ahead, so only runcronmsg starts it
+            cron = {"colonyname": self.name, "name": f"cron-{os.urandom(4).hex()}", "interval": -1,
+                    "cronexpression": "0 0 3 1 1 *",
+                    "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec("c")]})}
+            value = fz.call("addcronmsg", {"cron": cron}, user)["cronid"]
         elif what == "queued":  # something for the executor to take (not cached: an assign consumes it)
             queued = fz.call("submitfuncspecmsg", {"spec": self.spec(executortype=EXEC_TYPE)}, user)
             return str(queued["processid"])
@@ -397,6 +407,16 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "getlogsmsg": ("user", {"colonyname": "@colony", "processid": "@log", "executorname": "", "count": 10,
                             "since": 0, "latest": False}),  # fmt: skip
     "searchlogsmsg": ("executor", {"colonyname": "@colony", "text": "hello", "days": 1, "count": 10}),
+    # crons
+    "addcronmsg": ("user", {"cron": {"colonyname": "@colony", "name": "@new_name", "interval": -1,
+                                     "cronexpression": "0 0 3 1 1 *", "random": False,
+                                     "waitforprevprocessgraph": False,
+                                     "workflowspec": json.dumps({"functionspecs": [spec("c")]})}}),
+    "getcronmsg": ("user", {"cronid": "@cron"}),
+    "getcronsmsg": ("executor", {"colonyname": "@colony", "count": 10}),
+    "runcronmsg": ("user", {"cronid": "@cron"}),
+    "removecronmsg": ("user", {"cronid": "@cron", "all": False}),
+    "getcronrunsmsg": ("user", {"cronid": "@cron", "count": 10}),
 }
 
 #: A 200 to one of these may have removed the playground or changed its members' rights: make a new one.
@@ -409,12 +429,12 @@ PROCESS_RESETS = frozenset({"removeprocessmsg", "removeallprocessesmsg", "closes
 PLAYGROUND_PLACEHOLDERS = [
     "@colony", "@owner_id", "@executor_name", "@executor_id", "@worker_name", "@worker_id", "@pending_name",
     "@user_name", "@user_id", "@waiting", "@running", "@graph", "@idle_graph", "@attribute", "@function",
-    "@log", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
+    "@log", "@cron", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
     "@reused_nonce",
 ]  # fmt: skip
 WITNESS_PLACEHOLDERS = [
     "@w_colony", "@w_owner_id", "@w_executor_name", "@w_executor_id", "@w_user_name", "@w_user_id",
-    "@w_waiting", "@w_running", "@w_success", "@w_graph", "@w_attribute", "@w_function",
+    "@w_waiting", "@w_running", "@w_success", "@w_graph", "@w_attribute", "@w_function", "@w_cron",
 ]  # fmt: skip
 
 
@@ -490,6 +510,7 @@ class Fuzz:
                 "@w_executor_id": w.executor.id, "@w_user_name": w.user.name, "@w_user_id": w.user.id,
                 "@w_waiting": w.waiting, "@w_running": w.running, "@w_success": w.success,
                 "@w_graph": w.graph, "@w_attribute": w.attribute, "@w_function": w.function,
+                "@w_cron": w.cron,
             }.get(value, value)  # fmt: skip
         pg = self.pg
         fixed = {
@@ -510,7 +531,7 @@ class Fuzz:
         if value == "@stale_nonce":
             return f"{time.time_ns() - 86_400 * 10**9}-{os.urandom(12).hex()}"
         if value[1:] in ("waiting", "running", "lease", "graph", "idle_graph", "attribute", "function",
-                         "log"):
+                         "log", "cron"):
             return self.pg.need(value[1:])
         return value
 
@@ -533,6 +554,8 @@ class Fuzz:
             self.pg.drop(PROCESS_RESOURCES)
         elif payloadtype == "removefunctionmsg":
             self.pg.drop(frozenset({"function"}))
+        elif payloadtype == "removecronmsg":
+            self.pg.drop(frozenset({"cron"}))
 
     def restore_server_id(self, current: str) -> None:
         if current == self.server_id:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from .models import Int64, Seconds, Attribute, Colony, Executor, Function, FunctionSpec, User, Wire, WorkflowSpec
 
@@ -222,6 +222,49 @@ class SearchLogsMsg(Msg):
     colonyname: str = ""
     text: str = ""
     days: Seconds = 0
+    count: Int64 = 0
+
+
+# crons
+class Cron(Wire):
+    """A cron as clients send it (protocol §4.12); the server fills ids, initiator and times."""
+
+    cronid: str = ""
+    colonyname: str = ""
+    name: str = ""
+    cronexpression: str = ""
+    interval: Int64 = 0
+    random: bool = False
+    workflowspec: str = ""
+    waitforprevprocessgraph: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _misspelt_wait(cls, data: Any) -> Any:
+        # The original Python SDK sends ``waitforprevprocessgrap`` (sic); its users meant the flag.
+        if isinstance(data, dict) and "waitforprevprocessgrap" in data and "waitforprevprocessgraph" not in data:
+            return {**data, "waitforprevprocessgraph": data["waitforprevprocessgrap"]}
+        return data
+
+
+class AddCronMsg(Msg):
+    cron: Cron = Field(default_factory=Cron)
+
+
+class CronIDMsg(Msg):
+    cronid: str = ""
+    all: bool = False
+
+
+class GetCronsMsg(Msg):
+    colonyname: str = ""
+    count: Int64 = 0
+
+
+class GetCronRunsMsg(Msg):
+    """Ours: the recent firings of a cron, newest first."""
+
+    cronid: str = ""
     count: Int64 = 0
 
 

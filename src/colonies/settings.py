@@ -105,6 +105,12 @@ class Settings:
     metrics_token: str = ""
     #: The gauges of /metrics are recounted at most this often (seconds).
     metrics_interval: float = 15.0
+    #: IANA time zone cron expressions are evaluated in (``COLONIES_CRON_TZ``); UTC by default, whatever the
+    #: host's zone, so replicas in different zones agree.
+    cron_tz: str = "UTC"
+    #: The cron loop sleeps until the next run, but never longer than this (ms): crons added on another replica
+    #: are picked up within it. Reported as ``checkerperiod``.
+    cron_checker_period: int = 1000
 
     @property
     def tls(self) -> bool:
@@ -137,6 +143,8 @@ class Settings:
             max_connections_per_address=env_int("COLONIES_MAX_CONNECTIONS_PER_ADDRESS", 250),
             metrics_token=os.environ.get("COLONIES_METRICS_TOKEN", "").strip(),
             metrics_interval=float(os.environ.get("COLONIES_METRICS_INTERVAL", "").strip() or 15),
+            cron_tz=os.environ.get("COLONIES_CRON_TZ", "").strip() or "UTC",
+            cron_checker_period=env_int("COLONIES_CRON_CHECKER_PERIOD", 1000),
         )
         for key, value in overrides.items():
             if value is not None:

@@ -585,11 +585,14 @@ class ColoniesAPI:
     @rpc
     def add_cron(
         self, cronname: str, cronexpr: str, wait: bool, workflow: Workflow | Mapping[str, Any], colonyname: str,
-        prvkey: str,
+        prvkey: str, interval: int = -1, random: bool = False,
     ) -> Call[AttrDict]:  # fmt: skip
-        """Run ``workflow`` on a cron schedule; ``wait`` skips a run while the previous graph is unfinished."""
-        cron = {"name": cronname, "colonyname": colonyname, "interval": -1, "waitforprevprocessgraph": wait,
-                "cronexpression": cronexpr, "workflowspec": json.dumps(workflow_json(workflow))}  # fmt: skip
+        """Run ``workflow`` on a schedule: ``cronexpr`` (six fields with seconds, or ``@daily``, ``@every 10s``),
+        or every ``interval`` seconds (``cronexpr`` ignored), at a random time within each interval if ``random``.
+        ``wait`` holds a run until the previous workflow has ended."""
+        cron = {"name": cronname, "colonyname": colonyname, "interval": interval, "random": random,
+                "waitforprevprocessgraph": wait, "cronexpression": cronexpr if interval == -1 else "",
+                "workflowspec": json.dumps(workflow_json(workflow))}  # fmt: skip
         # QUIRK(python-sdk.md §4.5): pycolonies misspells the key; sent too so its servers see the same message.
         cron["waitforprevprocessgrap"] = wait
         return Call("addcronmsg", {"cron": cron}, prvkey, _dict)
@@ -609,6 +612,11 @@ class ColoniesAPI:
     @rpc
     def run_cron(self, cronid: str, prvkey: str) -> Call[Any]:
         return Call("runcronmsg", {"cronid": cronid}, prvkey, _any)
+
+    @rpc
+    def get_cron_runs(self, cronid: str, prvkey: str, count: int = 20) -> Call[list[AttrDict]]:
+        """The cron's recent firings, newest first: the workflow each started, when it was due and fired, why."""
+        return Call("getcronrunsmsg", {"cronid": cronid, "count": count}, prvkey, _list)
 
     @rpc
     def get_generators(self, colonyname: str, prvkey: str, count: int = 100) -> Call[list[AttrDict]]:

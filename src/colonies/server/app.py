@@ -21,6 +21,7 @@ from .context import ServerState
 from .events import EventBus
 from .metrics import Metrics, install_collector, metrics_endpoint
 from .pubsub import PubSubEndpoint
+from .crons import cron_loop
 from .timeouts import timeout_loop
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,10 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
             state.events.relay = storage.relay
             storage.start_events(state.events.deliver_remote)
         app.state.colonies = state
-        loops = [asyncio.create_task(timeout_loop(state), name="timeouts")]
+        loops = [
+            asyncio.create_task(timeout_loop(state), name="timeouts"),
+            asyncio.create_task(cron_loop(state), name="crons"),
+        ]
         try:
             yield
         finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ class ServerState:
     instance_id: str = ""
     #: Identities recently found in the database → when that was (monotonic s); see ``is_known``.
     known: dict[str, float] = field(default_factory=dict)
+    #: Set when a cron is added, run or removed here, so the cron loop recomputes its sleep at once.
+    cron_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def is_known(self, identity: str) -> bool:
         """Whether ``identity`` is the server owner or a colony owner, user or executor somewhere. Asked only for

@@ -19,7 +19,9 @@ async def timeout_loop(state: ServerState) -> None:
     while True:
         try:
             # With replicas, only the leader (advisory lock holder) runs this; the others stand by.
-            state.leader = await state.storage.is_leader()
+            was_leader, state.leader = state.leader, await state.storage.is_leader()
+            if state.leader and not was_leader:
+                state.cron_wakeup.set()  # a new leader fires what is due at once
             if state.leader:
                 now = time.time_ns()
                 changed = await state.storage.expire_processes(now)

@@ -123,3 +123,34 @@ def graph_view(graph: Row, processids: list[str], nodes: list[Any] | None = None
 
 def log_view(row: Row) -> JSONDict:
     return {k: row[k] for k in ("processid", "colonyname", "executorname", "message", "timestamp")}
+
+
+def cron_view(row: Row, checkerperiod: int = 0) -> JSONDict:
+    """A cron in the Go field order (protocol §4.12)."""
+    return {
+        "cronid": row["cronid"],
+        "initiatorid": row["initiatorid"],
+        "initiatorname": row["initiatorname"],
+        "colonyname": row["colonyname"],
+        "name": row["name"],
+        "cronexpression": row["cronexpression"],
+        "interval": row["intervalsec"],
+        "random": bool(row["randomised"]),
+        "nextrun": format_ns(row["nextrun"]),
+        "lastrun": format_ns(row["lastrun"]),
+        "workflowspec": row["workflowspec"],
+        "prevprocessgraphid": row["prevprocessgraphid"],
+        "waitforprevprocessgraph": bool(row["waitforprevprocessgraph"]),
+        "checkerperiod": checkerperiod,
+    }
+
+
+def cron_run_view(row: Row) -> JSONDict:
+    """One firing of a cron (ours): the graph it started, when it was due, when it fired, and why."""
+    return {
+        "cronid": row["cronid"],
+        "processgraphid": row["processgraphid"],
+        "scheduled": format_ns(row["scheduled"]),
+        "fired": format_ns(row["fired"]),
+        "reason": row["reason"],
+    }

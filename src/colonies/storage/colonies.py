@@ -50,5 +50,7 @@ def _remove_colony(tx: Tx, name: str) -> None:
         "remove_colony_processes",
         "remove_colony_graphs",
         "remove_colony_logs",
+        "remove_colony_crons",
+        "remove_colony_cronruns",
     ):
         tx.run(query, name=name)

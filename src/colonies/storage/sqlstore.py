@@ -6,6 +6,7 @@ from .attributes import AttributeStore
 from .base import UniqueViolation
 from .colonies import ColonyStore
 from .core import PendingNonce, request_nonce
+from .crons import CronStore
 from .executors import ExecutorStore
 from .functions import FunctionStore
 from .logs import LogStore
@@ -17,7 +18,7 @@ from .workflows import WorkflowStore
 
 class SQLStore(
     ServerStore, ColonyStore, UserStore, ExecutorStore, FunctionStore, ProcessStore, WorkflowStore, AttributeStore,
-    LogStore,
+    LogStore, CronStore,
 ):  # fmt: skip
     """Every storage operation, over a driver (SQLite or PostgreSQL); each area's methods live in its module."""
 

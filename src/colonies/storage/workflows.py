@@ -18,7 +18,7 @@ class WorkflowStore(StoreBase):
     """The workflows operations of the store."""
 
     async def add_graph(self, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
-        return await self._write(_add_graph, graph, processes, attributes)
+        return await self._write(insert_graph, graph, processes, attributes)
 
     async def get_graph(self, processgraphid: str) -> tuple[Row, list[Row]] | None:
         """The graph row and its processes (without attributes)."""
@@ -104,7 +104,7 @@ def update_graph_state(tx: Tx, graphid: str, now: int) -> None:
     tx.run("set_graph_state", processgraphid=graphid, state=state, starttime=starttime, endtime=endtime)
 
 
-def _add_graph(tx: Tx, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
+def insert_graph(tx: Tx, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
     tx.run("add_graph", **graph)
     for proc in processes:
         tx.run("add_process", **proc)

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ... import messages as m
-from . import attributes, colonies, executors, functions, logs, processes, server, users, workflows
+from . import attributes, colonies, crons, executors, functions, logs, processes, server, users, workflows
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
@@ -70,6 +70,13 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "addexecutorlogmsg": (m.AddExecutorLogMsg, logs.add_executor_log),
     "getlogsmsg": (m.GetLogsMsg, logs.get_logs),
     "searchlogsmsg": (m.SearchLogsMsg, logs.search_logs),
+    # crons
+    "addcronmsg": (m.AddCronMsg, crons.add_cron),
+    "getcronmsg": (m.CronIDMsg, crons.get_cron),
+    "getcronsmsg": (m.GetCronsMsg, crons.get_crons),
+    "runcronmsg": (m.CronIDMsg, crons.run_cron),
+    "removecronmsg": (m.CronIDMsg, crons.remove_cron),
+    "getcronrunsmsg": (m.GetCronRunsMsg, crons.get_cron_runs),
 }
 
 #: Answered without a signature (protocol §1.4).

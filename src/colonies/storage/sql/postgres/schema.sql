@@ -173,3 +173,40 @@ CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
 -- Databases created before pendingparents existed.
 ALTER TABLE processes ADD COLUMN IF NOT EXISTS pendingparents BIGINT NOT NULL DEFAULT -1;
 ALTER TABLE processes ADD COLUMN IF NOT EXISTS assignnonce TEXT NOT NULL DEFAULT '';
+
+-- crons: a workflow started on a schedule. nextrun is the next scheduled time (ns); a firing advances it with a
+-- compare-and-swap, so a tick fires once even if two replicas both think they lead. anchor fixes interval windows.
+CREATE TABLE IF NOT EXISTS crons (
+    cronid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT '',
+    cronexpression TEXT NOT NULL DEFAULT '',
+    intervalsec BIGINT NOT NULL DEFAULT -1,
+    randomised BIGINT NOT NULL DEFAULT 0,
+    anchor BIGINT NOT NULL DEFAULT 0,
+    nextrun BIGINT NOT NULL DEFAULT 0,
+    lastrun BIGINT NOT NULL DEFAULT 0,
+    workflowspec TEXT NOT NULL,
+    prevprocessgraphid TEXT NOT NULL DEFAULT '',
+    waitforprevprocessgraph BIGINT NOT NULL DEFAULT 0,
+    -- Why a due run is held (waiting for the previous workflow), and since when; '' / 0 when not held.
+    heldreason TEXT NOT NULL DEFAULT '',
+    heldsince BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (colonyname, name)
+);
+CREATE INDEX IF NOT EXISTS crons_nextrun ON crons (nextrun);
+
+-- Every firing of a cron: which graph it started, when it was due, when it fired, and why (schedule, run,
+-- catch-up after downtime, or after waiting for the previous workflow).
+CREATE TABLE IF NOT EXISTS cronruns (
+    runid BIGSERIAL PRIMARY KEY,
+    cronid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    processgraphid TEXT NOT NULL,
+    scheduled BIGINT NOT NULL,
+    fired BIGINT NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS cronruns_cron ON cronruns (cronid, runid);

@@ -167,3 +167,40 @@ CREATE TABLE IF NOT EXISTS nonces (
     PRIMARY KEY (caller, nonce)
 );
 CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+
+-- crons: a workflow started on a schedule. nextrun is the next scheduled time (ns); a firing advances it with a
+-- compare-and-swap, so a tick fires once even if two replicas both think they lead. anchor fixes interval windows.
+CREATE TABLE IF NOT EXISTS crons (
+    cronid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT '',
+    cronexpression TEXT NOT NULL DEFAULT '',
+    intervalsec INTEGER NOT NULL DEFAULT -1,
+    randomised INTEGER NOT NULL DEFAULT 0,
+    anchor INTEGER NOT NULL DEFAULT 0,
+    nextrun INTEGER NOT NULL DEFAULT 0,
+    lastrun INTEGER NOT NULL DEFAULT 0,
+    workflowspec TEXT NOT NULL,
+    prevprocessgraphid TEXT NOT NULL DEFAULT '',
+    waitforprevprocessgraph INTEGER NOT NULL DEFAULT 0,
+    -- Why a due run is held (waiting for the previous workflow), and since when; '' / 0 when not held.
+    heldreason TEXT NOT NULL DEFAULT '',
+    heldsince INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (colonyname, name)
+);
+CREATE INDEX IF NOT EXISTS crons_nextrun ON crons (nextrun);
+
+-- Every firing of a cron: which graph it started, when it was due, when it fired, and why (schedule, run,
+-- catch-up after downtime, or after waiting for the previous workflow).
+CREATE TABLE IF NOT EXISTS cronruns (
+    runid INTEGER PRIMARY KEY AUTOINCREMENT,
+    cronid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    processgraphid TEXT NOT NULL,
+    scheduled INTEGER NOT NULL,
+    fired INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS cronruns_cron ON cronruns (cronid, runid);
