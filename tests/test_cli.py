@@ -420,3 +420,28 @@ def test_user_errors(cli: CLI, tmp_path: Path) -> None:
     verbose = cli.run("-v", "process", "get", "-p", unknown, ok=False)
     assert verbose.returncode == 1 and "Traceback" in verbose.stderr
     assert verbose.stderr.strip().splitlines()[-1].endswith("does not exist (HTTP 404)")
+
+
+# -- crons ---------------------------------------------------------------------------------------------------
+def test_cron_commands(cli: CLI, tmp_path: Path) -> None:
+    path = write(tmp_path / "wf.json", [spec(nodename="tick")])
+    cronid = cli.run("cron", "add", "--name", "nightly", "--spec", path, "--cron", "0 0 3 * * *").stdout.strip()
+    every = cli.json("cron", "add", "--name", "often", "--spec", path, "--interval", "3600", "--random",
+                     "--waitprevious")  # fmt: skip
+    assert every["interval"] == 3600 and every["random"] is True and every["waitforprevprocessgraph"] is True
+    listed = cli.json("cron", "ls")
+    assert {c["name"] for c in listed} == {"nightly", "often"}
+    table = cli.run("cron", "ls").stdout
+    assert "nightly" in table and "every 3600 s" in table and "03:00:00" in table  # next run shown
+    ran = cli.json("cron", "run", "--cronid", cronid)
+    assert ran["started"] is True and ran["prevprocessgraphid"]
+    got = cli.json("cron", "get", "--cronid", cronid)
+    assert got["runs"][0]["processgraphid"] == ran["prevprocessgraphid"] and got["runs"][0]["reason"].startswith("run")
+    assert "Recent runs" in cli.run("cron", "get", "--cronid", cronid).stdout
+    cli.run("cron", "remove", "--cronid", cronid)
+    assert [c["name"] for c in cli.json("cron", "ls")] == ["often"]
+    assert "either --cron" in cli.error("cron", "add", "--name", "x", "--spec", path)
+    assert "--random needs --interval" in cli.error("cron", "add", "--name", "x", "--spec", path, "--cron",
+                                                    "@daily", "--random")  # fmt: skip
+    assert "invalid cron expression" in cli.error("cron", "add", "--name", "x", "--spec", path, "--cron",
+                                                  "99 * * * * *")  # fmt: skip
