@@ -7,6 +7,7 @@ SDK user here. Independent commands run concurrently (``CLI.parallel``) to keep 
 from __future__ import annotations
 
 import json
+import time
 import os
 import subprocess
 import sys
@@ -445,3 +446,27 @@ def test_cron_commands(cli: CLI, tmp_path: Path) -> None:
                                                     "@daily", "--random")  # fmt: skip
     assert "invalid cron expression" in cli.error("cron", "add", "--name", "x", "--spec", path, "--cron",
                                                   "99 * * * * *")  # fmt: skip
+
+
+# -- generators ----------------------------------------------------------------------------------------------
+def test_generator_commands(cli: CLI, tmp_path: Path) -> None:
+    path = write(tmp_path / "wf.json", [spec(nodename="batch")])
+    genid = cli.run("generator", "add", "--name", "batcher", "--spec", path, "--trigger", "3").stdout.strip()
+    assert [g["name"] for g in cli.json("generator", "ls")] == ["batcher"]
+    assert "batcher" in cli.run("generator", "ls").stdout
+    cli.run("generator", "pack", "--generatorid", genid, "--arg", "one", "--arg", "two")
+    lines = write(tmp_path / "args.txt", "three\nfour\n")
+    assert cli.json("generator", "pack", "--generatorid", genid, "--file", lines)["packed"] == 2
+    cli.run("generator", "pack", "--generatorid", genid, "--file", "-", input="five\nsix\n")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        got = cli.json("generator", "get", "--generatorid", genid)
+        if len(got["runs"]) == 2:
+            break
+        time.sleep(0.2)
+    assert [r["args"] for r in got["runs"]] == [3, 3] and got["queuesize"] == 0
+    assert "Recent workflows" in cli.run("generator", "get", "--generatorid", genid).stdout
+    cli.run("generator", "remove", "--generatorid", genid)
+    assert cli.json("generator", "ls") == []
+    assert "at least 1" in cli.error("generator", "add", "--name", "x", "--spec", path, "--trigger", "0")
+    assert "--arg" in cli.error("generator", "pack", "--generatorid", genid)

@@ -164,6 +164,10 @@ class Witness:
         cron = {"colonyname": self.name, "name": "witness-cron", "interval": -1, "cronexpression": "0 0 3 1 1 *",
                 "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec(IDLE, "cron")]})}
         self.cron = fz.call("addcronmsg", {"cron": cron}, self.user.prvkey)["cronid"]
+        gen = {"colonyname": self.name, "name": "witness-generator", "trigger": 1_000_000, "timeout": 0,
+               "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec(IDLE, "gen")]})}
+        self.generator = fz.call("addgeneratormsg", {"generator": gen}, self.user.prvkey)["generatorid"]
+        fz.call("packgeneratormsg", {"generatorid": self.generator, "arg": "witness-arg"}, self.user.prvkey)
         self.before = self.snapshot()
 
     def spec(self, executortype: str, label: str, nodename: str = "n", deps: list[str] | None = None) -> Any:
@@ -191,6 +195,8 @@ class Witness:
                                              "count": 100}),
             "crons": ("getcronsmsg", {"colonyname": c, "count": 100}),
             "cron-runs": ("getcronrunsmsg", {"cronid": self.cron, "count": 100}),
+            "generator": ("getgeneratormsg", {"generatorid": self.generator}),
+            "generators": ("getgeneratorsmsg", {"colonyname": c, "count": 100}),
         }
         for pid in [self.success, self.failed, self.running, self.waiting, *self.graph_processes]:
             q[f"process-{pid[:8]}"] = ("getprocessmsg", {"processid": pid})
@@ -313,6 +319,13 @@ class Playground:
                     "cronexpression": "0 0 3 1 1 *",
                     "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec("c")]})}
             value = fz.call("addcronmsg", {"cron": cron}, user)["cronid"]
+        elif what == "generator":  # a trigger no fuzz run reaches, so packs only queue
+            gen = {"colonyname": self.name, "name": f"gen-{os.urandom(4).hex()}", "trigger": 1_000_000,
+                   "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec("g")]})}
+            value = fz.call("addgeneratormsg", {"generator": gen}, user)["generatorid"]
+        elif what == "generator_name":
+            gid = self.need("generator")
+            value = fz.call("getgeneratormsg", {"generatorid": gid}, user)["name"]
         elif what == "queued":  # something for the executor to take (not cached: an assign consumes it)
             queued = fz.call("submitfuncspecmsg", {"spec": self.spec(executortype=EXEC_TYPE)}, user)
             return str(queued["processid"])
@@ -417,6 +430,16 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "runcronmsg": ("user", {"cronid": "@cron"}),
     "removecronmsg": ("user", {"cronid": "@cron", "all": False}),
     "getcronrunsmsg": ("user", {"cronid": "@cron", "count": 10}),
+    # generators
+    "addgeneratormsg": ("user", {"generator": {"colonyname": "@colony", "name": "@new_name", "trigger": 1_000_000,
+                                               "timeout": 0,
+                                               "workflowspec": json.dumps({"functionspecs": [spec("g")]})}}),
+    "getgeneratormsg": ("executor", {"generatorid": "@generator"}),
+    "resolvegeneratormsg": ("user", {"colonyname": "@colony", "generatorname": "@generator_name"}),
+    "getgeneratorsmsg": ("user", {"colonyname": "@colony", "count": 10}),
+    "packgeneratormsg": ("user", {"generatorid": "@generator", "arg": "fuzz-arg"}),
+    "removegeneratormsg": ("user", {"generatorid": "@generator", "all": False}),
+    "getgeneratorrunsmsg": ("user", {"generatorid": "@generator", "count": 10}),
 }
 
 #: A 200 to one of these may have removed the playground or changed its members' rights: make a new one.
@@ -429,12 +452,13 @@ PROCESS_RESETS = frozenset({"removeprocessmsg", "removeallprocessesmsg", "closes
 PLAYGROUND_PLACEHOLDERS = [
     "@colony", "@owner_id", "@executor_name", "@executor_id", "@worker_name", "@worker_id", "@pending_name",
     "@user_name", "@user_id", "@waiting", "@running", "@graph", "@idle_graph", "@attribute", "@function",
-    "@log", "@cron", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
+    "@log", "@cron", "@generator", "@generator_name", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
     "@reused_nonce",
 ]  # fmt: skip
 WITNESS_PLACEHOLDERS = [
     "@w_colony", "@w_owner_id", "@w_executor_name", "@w_executor_id", "@w_user_name", "@w_user_id",
     "@w_waiting", "@w_running", "@w_success", "@w_graph", "@w_attribute", "@w_function", "@w_cron",
+    "@w_generator",
 ]  # fmt: skip
 
 
@@ -510,7 +534,7 @@ class Fuzz:
                 "@w_executor_id": w.executor.id, "@w_user_name": w.user.name, "@w_user_id": w.user.id,
                 "@w_waiting": w.waiting, "@w_running": w.running, "@w_success": w.success,
                 "@w_graph": w.graph, "@w_attribute": w.attribute, "@w_function": w.function,
-                "@w_cron": w.cron,
+                "@w_cron": w.cron, "@w_generator": w.generator,
             }.get(value, value)  # fmt: skip
         pg = self.pg
         fixed = {
@@ -531,7 +555,7 @@ class Fuzz:
         if value == "@stale_nonce":
             return f"{time.time_ns() - 86_400 * 10**9}-{os.urandom(12).hex()}"
         if value[1:] in ("waiting", "running", "lease", "graph", "idle_graph", "attribute", "function",
-                         "log", "cron"):
+                         "log", "cron", "generator", "generator_name"):
             return self.pg.need(value[1:])
         return value
 
@@ -556,6 +580,8 @@ class Fuzz:
             self.pg.drop(frozenset({"function"}))
         elif payloadtype == "removecronmsg":
             self.pg.drop(frozenset({"cron"}))
+        elif payloadtype == "removegeneratormsg":
+            self.pg.drop(frozenset({"generator", "generator_name"}))
 
     def restore_server_id(self, current: str) -> None:
         if current == self.server_id:

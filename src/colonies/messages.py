@@ -268,6 +268,49 @@ class GetCronRunsMsg(Msg):
     count: Int64 = 0
 
 
+# generators
+class Generator(Wire):
+    """A generator as clients send it (protocol §4.11); the server fills ids, initiator and times."""
+
+    generatorid: str = ""
+    colonyname: str = ""
+    name: str = ""
+    workflowspec: str = ""
+    trigger: Int64 = 0
+    timeout: Int64 = 0
+
+
+class AddGeneratorMsg(Msg):
+    generator: Generator = Field(default_factory=Generator)
+
+
+class GeneratorIDMsg(Msg):
+    generatorid: str = ""
+    all: bool = False
+
+
+class ResolveGeneratorMsg(Msg):
+    colonyname: str = ""
+    generatorname: str = ""
+
+
+class GetGeneratorsMsg(Msg):
+    colonyname: str = ""
+    count: Int64 = 0
+
+
+class PackGeneratorMsg(Msg):
+    generatorid: str = ""
+    arg: str = ""
+
+
+class GetGeneratorRunsMsg(Msg):
+    """Ours: the workflows a generator started, newest first."""
+
+    generatorid: str = ""
+    count: Int64 = 0
+
+
 # realtime (WebSocket /pubsub)
 class SubscribeProcessMsg(Msg):
     colonyname: str = ""

@@ -111,6 +111,8 @@ class Settings:
     #: The cron loop sleeps until the next run, but never longer than this (ms): crons added on another replica
     #: are picked up within it. Reported as ``checkerperiod``.
     cron_checker_period: int = 1000
+    #: Generators are checked this often (ms; packs on this server wake the check sooner).
+    generator_checker_period: int = 1000
 
     @property
     def tls(self) -> bool:
@@ -145,6 +147,7 @@ class Settings:
             metrics_interval=float(os.environ.get("COLONIES_METRICS_INTERVAL", "").strip() or 15),
             cron_tz=os.environ.get("COLONIES_CRON_TZ", "").strip() or "UTC",
             cron_checker_period=env_int("COLONIES_CRON_CHECKER_PERIOD", 1000),
+            generator_checker_period=env_int("COLONIES_GENERATOR_CHECKER_PERIOD", 1000),
         )
         for key, value in overrides.items():
             if value is not None:

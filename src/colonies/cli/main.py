@@ -21,7 +21,7 @@ from ..exceptions import ColoniesConnectionError, ColoniesError
 from ..keys import KeySourceError, read_key_file
 from ..server.origins import is_loopback_bind
 from ..settings import DEV_COLONY_NAME, DEV_COLONY_PRVKEY, DEV_PRVKEY, DEV_SERVER_PRVKEY, Settings
-from . import attribute, colony, cron, executor, function, keys, log, process, user, workflow
+from . import attribute, colony, cron, executor, function, generator, keys, log, process, user, workflow
 from .config import show_config
 from .context import CLIError, Config, get_config, set_config
 from .output import emit, info, kv_table, plain
@@ -43,6 +43,7 @@ app.add_typer(workflow.app, name="workflow")
 app.add_typer(log.app, name="log")
 app.add_typer(attribute.app, name="attribute")
 app.add_typer(cron.app, name="cron")
+app.add_typer(generator.app, name="generator")
 app.command("config")(show_config)
 
 

@@ -634,6 +634,20 @@ class ColoniesAPI:
     def remove_generator(self, generatorid: str, prvkey: str) -> Call[AttrDict]:
         return Call("removegeneratormsg", {"generatorid": generatorid}, prvkey, _dict)
 
+    @rpc
+    def pack_generator(self, generatorid: str, arg: str, prvkey: str) -> Call[AttrDict]:
+        """Queue ``arg``; every ``trigger`` args (or what waited ``timeout`` s) become the args of one workflow."""
+        return Call("packgeneratormsg", {"generatorid": generatorid, "arg": arg}, prvkey, _dict)
+
+    @rpc
+    def resolve_generator(self, colonyname: str, generatorname: str, prvkey: str) -> Call[AttrDict]:
+        return Call("resolvegeneratormsg", {"colonyname": colonyname, "generatorname": generatorname}, prvkey, _dict)
+
+    @rpc
+    def get_generator_runs(self, generatorid: str, prvkey: str, count: int = 20) -> Call[list[AttrDict]]:
+        """The workflows the generator started, newest first, with how many args each took and why."""
+        return Call("getgeneratorrunsmsg", {"generatorid": generatorid, "count": count}, prvkey, _list)
+
     # -- snapshots and file metadata (the S3 transfers of pycolonies are not implemented) --------------------------
 
     @rpc

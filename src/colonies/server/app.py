@@ -22,6 +22,7 @@ from .events import EventBus
 from .metrics import Metrics, install_collector, metrics_endpoint
 from .pubsub import PubSubEndpoint
 from .crons import cron_loop
+from .generators import generator_loop
 from .timeouts import timeout_loop
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
         loops = [
             asyncio.create_task(timeout_loop(state), name="timeouts"),
             asyncio.create_task(cron_loop(state), name="crons"),
+            asyncio.create_task(generator_loop(state), name="generators"),
         ]
         try:
             yield

@@ -29,6 +29,8 @@ class ServerState:
     known: dict[str, float] = field(default_factory=dict)
     #: Set when a cron is added, run or removed here, so the cron loop recomputes its sleep at once.
     cron_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    #: Set when args are packed here, so the generator loop looks sooner than its period.
+    generator_wakeup: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def is_known(self, identity: str) -> bool:
         """Whether ``identity`` is the server owner or a colony owner, user or executor somewhere. Asked only for

@@ -154,3 +154,32 @@ def cron_run_view(row: Row) -> JSONDict:
         "fired": format_ns(row["fired"]),
         "reason": row["reason"],
     }
+
+
+def generator_view(row: Row, checkerperiod: int = 0) -> JSONDict:
+    """A generator in the Go field order (protocol §4.11); ``queuesize`` when the row was read with its queue."""
+    return {
+        "generatorid": row["generatorid"],
+        "initiatorid": row["initiatorid"],
+        "initiatorname": row["initiatorname"],
+        "colonyname": row["colonyname"],
+        "name": row["name"],
+        "workflowspec": row["workflowspec"],
+        "trigger": row["triggersize"],
+        "timeout": row["timeoutsec"],
+        "firstpack": format_ns(row["firstpack"]),
+        "lastrun": format_ns(row["lastrun"]),
+        "queuesize": row.get("queued", 0),
+        "checkerperiod": checkerperiod,
+    }
+
+
+def generator_run_view(row: Row) -> JSONDict:
+    """One workflow a generator started (ours): how many args it took, when, and why."""
+    return {
+        "generatorid": row["generatorid"],
+        "processgraphid": row["processgraphid"],
+        "args": row["args"],
+        "fired": format_ns(row["fired"]),
+        "reason": row["reason"],
+    }

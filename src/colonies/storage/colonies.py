@@ -52,5 +52,8 @@ def _remove_colony(tx: Tx, name: str) -> None:
         "remove_colony_logs",
         "remove_colony_crons",
         "remove_colony_cronruns",
+        "remove_colony_generators",
+        "remove_colony_generatorargs",
+        "remove_colony_generatorruns",
     ):
         tx.run(query, name=name)

@@ -9,6 +9,7 @@ from .core import PendingNonce, request_nonce
 from .crons import CronStore
 from .executors import ExecutorStore
 from .functions import FunctionStore
+from .generators import GeneratorStore
 from .logs import LogStore
 from .processes import ProcessStore
 from .server import ServerStore
@@ -18,7 +19,7 @@ from .workflows import WorkflowStore
 
 class SQLStore(
     ServerStore, ColonyStore, UserStore, ExecutorStore, FunctionStore, ProcessStore, WorkflowStore, AttributeStore,
-    LogStore, CronStore,
+    LogStore, CronStore, GeneratorStore,
 ):  # fmt: skip
     """Every storage operation, over a driver (SQLite or PostgreSQL); each area's methods live in its module."""
 

@@ -6,7 +6,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ... import messages as m
-from . import attributes, colonies, crons, executors, functions, logs, processes, server, users, workflows
+from . import (
+    attributes, colonies, crons, executors, functions, generators, logs, processes, server, users, workflows,
+)
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
@@ -77,6 +79,14 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "runcronmsg": (m.CronIDMsg, crons.run_cron),
     "removecronmsg": (m.CronIDMsg, crons.remove_cron),
     "getcronrunsmsg": (m.GetCronRunsMsg, crons.get_cron_runs),
+    # generators
+    "addgeneratormsg": (m.AddGeneratorMsg, generators.add_generator),
+    "getgeneratormsg": (m.GeneratorIDMsg, generators.get_generator),
+    "resolvegeneratormsg": (m.ResolveGeneratorMsg, generators.resolve_generator),
+    "getgeneratorsmsg": (m.GetGeneratorsMsg, generators.get_generators),
+    "packgeneratormsg": (m.PackGeneratorMsg, generators.pack_generator),
+    "removegeneratormsg": (m.GeneratorIDMsg, generators.remove_generator),
+    "getgeneratorrunsmsg": (m.GetGeneratorRunsMsg, generators.get_generator_runs),
 }
 
 #: Answered without a signature (protocol §1.4).

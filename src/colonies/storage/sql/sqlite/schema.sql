@@ -204,3 +204,39 @@ CREATE TABLE IF NOT EXISTS cronruns (
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS cronruns_cron ON cronruns (cronid, runid);
+
+-- generators: packed string arguments batched into workflows (protocol §6.1). Arguments are consumed in pack order
+-- (seq), each by exactly one workflow: the consuming transaction locks the generator row and deletes the args it uses.
+CREATE TABLE IF NOT EXISTS generators (
+    generatorid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    initiatorid TEXT NOT NULL DEFAULT '',
+    initiatorname TEXT NOT NULL DEFAULT '',
+    workflowspec TEXT NOT NULL,
+    triggersize INTEGER NOT NULL,
+    timeoutsec INTEGER NOT NULL DEFAULT 0,
+    firstpack INTEGER NOT NULL DEFAULT 0,
+    lastrun INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (colonyname, name)
+);
+
+CREATE TABLE IF NOT EXISTS generatorargs (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    generatorid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    arg TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS generatorargs_queue ON generatorargs (generatorid, seq);
+
+-- Every workflow a generator started: how many args, when, and why (trigger reached, or timeout).
+CREATE TABLE IF NOT EXISTS generatorruns (
+    runid INTEGER PRIMARY KEY AUTOINCREMENT,
+    generatorid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    processgraphid TEXT NOT NULL,
+    args INTEGER NOT NULL,
+    fired INTEGER NOT NULL,
+    reason TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS generatorruns_generator ON generatorruns (generatorid, runid);
