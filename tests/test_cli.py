@@ -232,7 +232,7 @@ def test_executor_commands(cli: CLI) -> None:
     )
     assert "Last heard" in table and "Rejected" in table and first.name not in table
     assert first.name not in [e["executorname"] for e in listed]
-    assert {e["executorname"]: e["state"] for e in listed_all}[first.name] == 3
+    assert first.name not in [e["executorname"] for e in listed_all]  # removed executors are gone for good
     assert second.id in get_table and "Rejected" in get_table
 
 
@@ -470,3 +470,17 @@ def test_generator_commands(cli: CLI, tmp_path: Path) -> None:
     assert cli.json("generator", "ls") == []
     assert "at least 1" in cli.error("generator", "add", "--name", "x", "--spec", path, "--trigger", "0")
     assert "--arg" in cli.error("generator", "pack", "--generatorid", genid)
+
+
+# -- locations -----------------------------------------------------------------------------------------------
+def test_location_commands(cli: CLI) -> None:
+    name = cli.run("location", "add", "--name", "lumi", "--desc", "Kajaani", "--long", "27.73", "--lat",
+                   "64.22").stdout.strip()  # fmt: skip
+    assert name == "lumi"
+    assert [loc["name"] for loc in cli.json("location", "ls")] == ["lumi"]
+    assert "Kajaani" in cli.run("location", "ls").stdout
+    got = cli.json("location", "get", "--name", "lumi")
+    assert got["long"] == 27.73 and got["lat"] == 64.22
+    cli.run("location", "remove", "--name", "lumi")
+    assert cli.json("location", "ls") == []
+    assert "does not exist" in cli.error("location", "get", "--name", "lumi")

@@ -323,6 +323,9 @@ class Playground:
             gen = {"colonyname": self.name, "name": f"gen-{os.urandom(4).hex()}", "trigger": 1_000_000,
                    "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec("g")]})}
             value = fz.call("addgeneratormsg", {"generator": gen}, user)["generatorid"]
+        elif what == "location":
+            loc = {"colonyname": self.name, "name": f"loc-{os.urandom(4).hex()}", "long": 1.0, "lat": 2.0}
+            value = fz.call("addlocationmsg", {"location": loc}, self.owner.prvkey)["name"]
         elif what == "generator_name":
             gid = self.need("generator")
             value = fz.call("getgeneratormsg", {"generatorid": gid}, user)["name"]
@@ -360,6 +363,7 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "getusermsg": ("executor", {"colonyname": "@colony", "name": "@user_name"}),
     "getuserbyidmsg": ("user", {"colonyname": "@colony", "userid": "@user_id"}),
     "removeusermsg": ("owner", {"colonyname": "@colony", "name": "@user_name"}),
+    "changeuseridmsg": ("user", {"colonyname": "@colony", "userid": "@user_id"}),
     # executors
     "addexecutormsg": ("owner", {"executor": {
         "executorid": "@new_id", "executortype": EXEC_TYPE, "executorname": "@new_name",
@@ -373,6 +377,7 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "approveexecutormsg": ("owner", {"colonyname": "@colony", "executorname": "@pending_name"}),
     "rejectexecutormsg": ("owner", {"colonyname": "@colony", "executorname": "@pending_name"}),
     "removeexecutormsg": ("owner", {"colonyname": "@colony", "executorname": "@pending_name"}),
+    "changeexecutoridmsg": ("executor", {"colonyname": "@colony", "executorid": "@executor_id"}),
     # functions
     "addfunctionmsg": ("executor", {"fun": {
         "functionid": "", "executorname": "@executor_name", "executortype": EXEC_TYPE,
@@ -430,6 +435,12 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "runcronmsg": ("user", {"cronid": "@cron"}),
     "removecronmsg": ("user", {"cronid": "@cron", "all": False}),
     "getcronrunsmsg": ("user", {"cronid": "@cron", "count": 10}),
+    # locations
+    "addlocationmsg": ("owner", {"location": {"locationid": "", "name": "@new_name", "colonyname": "@colony",
+                                              "description": "d", "long": 1.5, "lat": -2.5}}),
+    "getlocationsmsg": ("user", {"colonyname": "@colony"}),
+    "getlocationmsg": ("user", {"colonyname": "@colony", "name": "@location"}),
+    "removelocationmsg": ("owner", {"colonyname": "@colony", "name": "@location"}),
     # generators
     "addgeneratormsg": ("user", {"generator": {"colonyname": "@colony", "name": "@new_name", "trigger": 1_000_000,
                                                "timeout": 0,
@@ -444,7 +455,8 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
 
 #: A 200 to one of these may have removed the playground or changed its members' rights: make a new one.
 COLONY_RESETS = frozenset({"removecolonymsg", "changecolonyidmsg", "removeexecutormsg", "rejectexecutormsg",
-                           "removeusermsg", "addexecutormsg", "addusermsg"})  # fmt: skip
+                           "removeusermsg", "addexecutormsg", "addusermsg", "changeuseridmsg",
+                           "changeexecutoridmsg"})  # fmt: skip
 #: A 200 to one of these may have removed, closed, cancelled or rewired the playground's processes.
 PROCESS_RESETS = frozenset({"removeprocessmsg", "removeallprocessesmsg", "closesuccessfulmsg",
                             "closefailedmsg", "cancelprocessmsg", "removeprocessgraphmsg",
@@ -452,7 +464,7 @@ PROCESS_RESETS = frozenset({"removeprocessmsg", "removeallprocessesmsg", "closes
 PLAYGROUND_PLACEHOLDERS = [
     "@colony", "@owner_id", "@executor_name", "@executor_id", "@worker_name", "@worker_id", "@pending_name",
     "@user_name", "@user_id", "@waiting", "@running", "@graph", "@idle_graph", "@attribute", "@function",
-    "@log", "@cron", "@generator", "@generator_name", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
+    "@log", "@cron", "@generator", "@generator_name", "@location", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
     "@reused_nonce",
 ]  # fmt: skip
 WITNESS_PLACEHOLDERS = [
@@ -555,7 +567,7 @@ class Fuzz:
         if value == "@stale_nonce":
             return f"{time.time_ns() - 86_400 * 10**9}-{os.urandom(12).hex()}"
         if value[1:] in ("waiting", "running", "lease", "graph", "idle_graph", "attribute", "function",
-                         "log", "cron", "generator", "generator_name"):
+                         "log", "cron", "generator", "generator_name", "location"):
             return self.pg.need(value[1:])
         return value
 
@@ -580,6 +592,8 @@ class Fuzz:
             self.pg.drop(frozenset({"function"}))
         elif payloadtype == "removecronmsg":
             self.pg.drop(frozenset({"cron"}))
+        elif payloadtype == "removelocationmsg":
+            self.pg.drop(frozenset({"location"}))
         elif payloadtype == "removegeneratormsg":
             self.pg.drop(frozenset({"generator", "generator_name"}))
 

@@ -17,7 +17,6 @@ from conftest import Colony, Server, create_colony, expect_error, start_server
 
 from colonies import crypto, envelope
 from colonies.client import RPCClient
-from colonies.envelope import new_nonce
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -19,6 +19,7 @@ a type no executor has.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -128,6 +129,23 @@ class World:
         ]
         msg = {"spec": {"colonyname": colony.name, "functionspecs": specs}}
         return dict(colony.call("submitworkflowspecmsg", msg, colony.user))
+
+    def idle_workflow(self) -> str:
+        spec = self.a.spec(nodename="idle", conditions={"executortype": IDLE})
+        return json.dumps({"colonyname": self.a.name, "functionspecs": [spec]})
+
+    def new_cron(self) -> dict[str, Any]:
+        cron = {"colonyname": self.a.name, "name": rnd("cron"), "interval": -1, "cronexpression": "0 0 3 1 1 *",
+                "workflowspec": self.idle_workflow()}
+        return dict(self.a.call("addcronmsg", {"cron": cron}, self.a.user))
+
+    def new_generator(self) -> dict[str, Any]:
+        gen = {"colonyname": self.a.name, "name": rnd("gen"), "trigger": 1000, "workflowspec": self.idle_workflow()}
+        return dict(self.a.call("addgeneratormsg", {"generator": gen}, self.a.user))
+
+    def new_location(self) -> dict[str, Any]:
+        loc = {"colonyname": self.a.name, "name": rnd("loc"), "description": "d", "long": 1.0, "lat": 2.0}
+        return dict(self.a.call("addlocationmsg", {"location": loc}, self.a.owner))
 
     def new_running_graph_root(self, colony: Colony | None = None) -> dict[str, Any]:
         """The RUNNING root of a one-node workflow, assigned to the colony's executor."""
@@ -299,6 +317,19 @@ def check_executor_state(state: int) -> Check:
         assert w.executor_state(msg["executorname"]) == state
 
     return check
+
+
+def check_executor_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    expect_error(404, w.a.call, "getexecutormsg", msg, w.a.executor)
+
+
+def check_packed(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    found = w.a.call("getgeneratormsg", {"generatorid": msg["generatorid"]}, w.a.user)
+    assert found["queuesize"] == 1
+
+
+def check_location_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    expect_error(404, w.a.call, "getlocationmsg", msg, w.a.user)
 
 
 def colony_msg(w: World, who: Identity) -> Msg:
@@ -573,6 +604,9 @@ RULES: list[Rule] = [
     Rule("getuserbyidmsg", lambda w, who: {"colonyname": w.a.name, "userid": w.a.user.id}, ANY_MEMBER,
          NOT_ANY_MEMBER, check_field("name", lambda w: w.a.user.name)),
     Rule("removeusermsg", removed_user_msg, COLONY_OWNER, NOT_COLONY_OWNER, check_user_gone),
+    Rule("changeuseridmsg", lambda w, who: {"colonyname": w.a.name, "userid": who.id}, (U,),
+         (E, "owner", "server_owner", "pending", "rejected", "removed", "other_user", "random"),
+         lambda w, who, msg, got: got["userid"] == who.id),
     # executors
     Rule("addexecutormsg", new_executor_msg, COLONY_OWNER, NOT_COLONY_OWNER, new_executor_added),
     Rule("getexecutorsmsg", colony_msg, ANY_MEMBER, NOT_ANY_MEMBER,
@@ -583,7 +617,11 @@ RULES: list[Rule] = [
          APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_field("executorname", lambda w: w.a.executor.name)),
     Rule("approveexecutormsg", target_msg(False), COLONY_OWNER, NOT_COLONY_OWNER, check_executor_state(1)),
     Rule("rejectexecutormsg", target_msg(False), COLONY_OWNER, NOT_COLONY_OWNER, check_executor_state(2)),
-    Rule("removeexecutormsg", target_msg(True), COLONY_OWNER, NOT_COLONY_OWNER, check_executor_state(3)),
+    Rule("removeexecutormsg", target_msg(True), COLONY_OWNER, NOT_COLONY_OWNER, check_executor_gone),
+    # Key rotation; each call "rotates" to the id the caller already has (a real change: test_locations.py).
+    Rule("changeexecutoridmsg", lambda w, who: {"colonyname": w.a.name, "executorid": who.id}, (E, "executor2"),
+         (U, "owner", "server_owner", "pending", "rejected", "removed", "other_executor", "random"),
+         lambda w, who, msg, got: got["executorid"] == who.id),
     # functions
     Rule("addfunctionmsg", add_function_msg, (E, "executor2"),
          ("owner", U, "pending", "rejected", "removed", "other_executor", "random"), check_function_added),
@@ -632,6 +670,45 @@ RULES: list[Rule] = [
          check_logs(lambda w: w.executor_log_marker), variant="executor"),
     Rule("searchlogsmsg", search_logs_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
          check_logs(lambda w: w.log_marker)),
+    # crons
+    Rule("addcronmsg", lambda w, who: {"cron": {"colonyname": w.a.name, "name": rnd("cron"), "interval": 3600,
+                                                "workflowspec": w.idle_workflow()}},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["initiatorid"] == who.id),
+    Rule("getcronmsg", lambda w, who: {"cronid": w.new_cron()["cronid"]}, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: got["cronid"] == msg["cronid"]),
+    Rule("getcronsmsg", lambda w, who: {"colonyname": w.a.name, "count": 100}, APPROVED_MEMBER,
+         NOT_APPROVED_MEMBER, lambda w, who, msg, got: isinstance(got, list)),
+    Rule("runcronmsg", lambda w, who: {"cronid": w.new_cron()["cronid"]}, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: got["prevprocessgraphid"] != ""),
+    Rule("removecronmsg", lambda w, who: {"cronid": w.new_cron()["cronid"]}, APPROVED_MEMBER,
+         NOT_APPROVED_MEMBER, check_gone("getcronmsg", "cronid")),
+    Rule("getcronrunsmsg", lambda w, who: {"cronid": w.new_cron()["cronid"], "count": 5}, APPROVED_MEMBER,
+         NOT_APPROVED_MEMBER, lambda w, who, msg, got: got == []),
+    # generators
+    Rule("addgeneratormsg", lambda w, who: {"generator": {"colonyname": w.a.name, "name": rnd("gen"),
+                                                          "trigger": 5, "workflowspec": w.idle_workflow()}},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["initiatorid"] == who.id),
+    Rule("getgeneratormsg", lambda w, who: {"generatorid": w.new_generator()["generatorid"]}, APPROVED_MEMBER,
+         NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["generatorid"] == msg["generatorid"]),
+    Rule("resolvegeneratormsg", lambda w, who: {"colonyname": w.a.name, "generatorname": w.new_generator()["name"]},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["name"] == msg["generatorname"]),
+    Rule("getgeneratorsmsg", lambda w, who: {"colonyname": w.a.name, "count": 100}, APPROVED_MEMBER,
+         NOT_APPROVED_MEMBER, lambda w, who, msg, got: isinstance(got, list)),
+    Rule("packgeneratormsg", lambda w, who: {"generatorid": w.new_generator()["generatorid"], "arg": "a"},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_packed),
+    Rule("removegeneratormsg", lambda w, who: {"generatorid": w.new_generator()["generatorid"]}, APPROVED_MEMBER,
+         NOT_APPROVED_MEMBER, check_gone("getgeneratormsg", "generatorid")),
+    Rule("getgeneratorrunsmsg", lambda w, who: {"generatorid": w.new_generator()["generatorid"], "count": 5},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got == []),
+    # locations
+    Rule("addlocationmsg", lambda w, who: {"location": {"colonyname": w.a.name, "name": rnd("loc")}},
+         COLONY_OWNER, NOT_COLONY_OWNER, lambda w, who, msg, got: got["name"] == msg["location"]["name"]),
+    Rule("getlocationsmsg", colony_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: isinstance(got, list)),
+    Rule("getlocationmsg", lambda w, who: {"colonyname": w.a.name, "name": w.new_location()["name"]},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["name"] == msg["name"]),
+    Rule("removelocationmsg", lambda w, who: {"colonyname": w.a.name, "name": w.new_location()["name"]},
+         COLONY_OWNER, NOT_COLONY_OWNER, check_location_gone),
 ]
 # fmt: on
 

@@ -73,6 +73,11 @@ class GetUserByIDMsg(Msg):
     userid: str = ""
 
 
+class ChangeUserIDMsg(Msg):
+    colonyname: str = ""
+    userid: str = ""
+
+
 # executors
 class AddExecutorMsg(Msg):
     executor: Executor = Field(default_factory=Executor)
@@ -84,6 +89,11 @@ class ExecutorNameMsg(Msg):
 
 
 class GetExecutorByIDMsg(Msg):
+    colonyname: str = ""
+    executorid: str = ""
+
+
+class ChangeExecutorIDMsg(Msg):
     colonyname: str = ""
     executorid: str = ""
 
@@ -309,6 +319,25 @@ class GetGeneratorRunsMsg(Msg):
 
     generatorid: str = ""
     count: Int64 = 0
+
+
+# locations
+class Location(Wire):
+    locationid: str = ""
+    name: str = ""
+    colonyname: str = ""
+    description: str = ""
+    long: float = 0.0
+    lat: float = 0.0
+
+
+class AddLocationMsg(Msg):
+    location: Location = Field(default_factory=Location)
+
+
+class LocationNameMsg(Msg):
+    colonyname: str = ""
+    name: str = ""
 
 
 # realtime (WebSocket /pubsub)

@@ -21,7 +21,9 @@ from ..exceptions import ColoniesConnectionError, ColoniesError
 from ..keys import KeySourceError, read_key_file
 from ..server.origins import is_loopback_bind
 from ..settings import DEV_COLONY_NAME, DEV_COLONY_PRVKEY, DEV_PRVKEY, DEV_SERVER_PRVKEY, Settings
-from . import attribute, colony, cron, executor, function, generator, keys, log, process, user, workflow
+from . import (
+    attribute, colony, cron, executor, function, generator, keys, location, log, process, user, workflow,
+)
 from .config import show_config
 from .context import CLIError, Config, get_config, set_config
 from .output import emit, info, kv_table, plain
@@ -44,6 +46,7 @@ app.add_typer(log.app, name="log")
 app.add_typer(attribute.app, name="attribute")
 app.add_typer(cron.app, name="cron")
 app.add_typer(generator.app, name="generator")
+app.add_typer(location.app, name="location")
 app.command("config")(show_config)
 
 
@@ -364,7 +367,7 @@ def dev(
             await store.add_executor({
                 "colonyname": colony, "executorname": executor_name, "executorid": ident,
                 "executortype": executor_type, "state": 1, "requirefuncreg": 0, "commissiontime": time.time_ns(),
-                "lastheardfromtime": 0, "locationname": "", "capabilities": '{"hardware":[],"software":[]}',
+                "lastheardfromtime": 0, "locationname": "", "capabilities": '{"hardware":{},"software":{}}',
                 "allocations": '{"projects":{}}', "blueprintid": "", "blueprintgen": 0,
             })  # fmt: skip
         if await store.get_user_by_id(colony, ident) is None:

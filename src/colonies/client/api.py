@@ -580,6 +580,40 @@ class ColoniesAPI:
     def remove_user(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
         return Call("removeusermsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
 
+    @rpc
+    def change_user_id(self, colonyname: str, userid: str, prvkey: str) -> Call[AttrDict]:
+        """Rotate the calling user's key: from now on ``userid`` (the new key's id) is this user."""
+        return Call("changeuseridmsg", {"colonyname": colonyname, "userid": userid}, prvkey, _dict)
+
+    @rpc
+    def change_executor_id(self, colonyname: str, executorid: str, prvkey: str) -> Call[AttrDict]:
+        """Rotate the calling executor's key; the processes it runs follow it to ``executorid``."""
+        return Call("changeexecutoridmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, _dict)
+
+    # -- locations ---------------------------------------------------------------------------------------------------
+
+    @rpc
+    def add_location(
+        self, colonyname: str, name: str, prvkey: str, description: str = "", long: float = 0.0, lat: float = 0.0,
+        locationid: str = "",
+    ) -> Call[AttrDict]:  # fmt: skip
+        """Add a named place (colony owner); executors and processes refer to it by ``name``."""
+        location = {"locationid": locationid, "name": name, "colonyname": colonyname, "description": description,
+                    "long": float(long), "lat": float(lat)}  # fmt: skip
+        return Call("addlocationmsg", {"location": location}, prvkey, _dict)
+
+    @rpc
+    def get_locations(self, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
+        return Call("getlocationsmsg", {"colonyname": colonyname}, prvkey, _list)
+
+    @rpc
+    def get_location(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
+        return Call("getlocationmsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
+
+    @rpc
+    def remove_location(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
+        return Call("removelocationmsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
+
     # -- crons and generators (sent as pycolonies sends them; a server without them answers 403) ----------------------
 
     @rpc

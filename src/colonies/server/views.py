@@ -36,13 +36,32 @@ def executor_view(row: Row) -> JSONDict:
         "commissiontime": format_ns(row["commissiontime"]),
         "lastheardfromtime": format_ns(row["lastheardfromtime"]),
         "locationname": row["locationname"],
-        "capabilities": Fragment(row["capabilities"]),
+        "capabilities": capabilities_view(row["capabilities"]),
         "allocations": Fragment(row["allocations"]),
     }
     if row["blueprintid"]:
         view["blueprintid"] = row["blueprintid"]
         view["blueprintgen"] = row["blueprintgen"]
     return view
+
+
+def capabilities_view(stored: str) -> Any:
+    """Capabilities in the shape v1.7.8 clients parse: ``hardware`` and ``software`` are objects (Go structs).
+
+    Executors registered by v1.9 clients (and by older ``colonies dev``) hold arrays there, which the original CLI
+    cannot parse ("cannot unmarshal array into ... core.Hardware"): the first element stands for the list. The
+    stored value is kept as it was sent."""
+    if '"hardware":[' not in stored and '"software":[' not in stored:
+        return Fragment(stored)
+    caps = orjson.loads(stored)
+    if not isinstance(caps, dict):
+        return caps
+    for key in ("hardware", "software"):
+        value = caps.get(key)
+        if isinstance(value, list):
+            first = value[0] if value and isinstance(value[0], dict) else {}
+            caps[key] = first
+    return caps
 
 
 def function_view(row: Row) -> JSONDict:
@@ -183,3 +202,8 @@ def generator_run_view(row: Row) -> JSONDict:
         "fired": format_ns(row["fired"]),
         "reason": row["reason"],
     }
+
+
+def location_view(row: Row) -> JSONDict:
+    return {"locationid": row["locationid"], "name": row["name"], "colonyname": row["colonyname"],
+            "description": row["description"], "long": row["longitude"], "lat": row["latitude"]}  # fmt: skip

@@ -5,10 +5,7 @@ from __future__ import annotations
 from ..exceptions import BadRequest
 from .base import Row, Tx
 from .core import StoreBase
-from .shared import (
-    check_assigned,
-    lock,
-)
+from .shared import check_assigned, lock
 
 
 class AttributeStore(StoreBase):

@@ -5,9 +5,7 @@ from __future__ import annotations
 from ..exceptions import BadRequest, NotFound
 from .base import Row, Tx
 from .core import StoreBase
-from .shared import (
-    find_member,
-)
+from .shared import find_member
 
 
 class ColonyStore(StoreBase):
@@ -55,5 +53,6 @@ def _remove_colony(tx: Tx, name: str) -> None:
         "remove_colony_generators",
         "remove_colony_generatorargs",
         "remove_colony_generatorruns",
+        "remove_colony_locations",
     ):
         tx.run(query, name=name)

@@ -7,9 +7,7 @@ from ..types import ExecutorState
 from .base import Row, Tx
 from .core import RUNNING, StoreBase
 from .processes import requeue
-from .shared import (
-    lock,
-)
+from .shared import change_member_id, lock
 
 
 class ExecutorStore(StoreBase):
@@ -36,6 +34,10 @@ class ExecutorStore(StoreBase):
     ) -> list[Row]:
         """Set the state; an executor that is no longer approved gives back its running processes (returned)."""
         return await self._write(_set_executor_state, colonyname, executorname, state, now)
+
+    async def change_executor_id(self, colonyname: str, oldid: str, newid: str) -> None:
+        """The executor with ``oldid`` takes ``newid``, with the processes it runs (400 if the id is taken)."""
+        await self._write(change_member_id, "set_executor_id", colonyname, oldid, newid)
 
     async def remove_executor(self, colonyname: str, executorname: str, now: int) -> list[Row]:
         """Unregister (soft delete), drop its functions, requeue its running processes; returns those processes."""

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from .base import Row, Tx
 from .core import StoreBase
-from .shared import (
-    check_assigned,
-    lock,
-)
+from .shared import check_assigned, lock
 
 
 class LogStore(StoreBase):

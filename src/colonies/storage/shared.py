@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..exceptions import ColoniesError, Forbidden, NotFound
+from ..exceptions import BadRequest, ColoniesError, Forbidden, NotFound
 from ..types import ExecutorState
 from .base import Row, Tx
 from .core import RUNNING, dumps
@@ -85,3 +85,15 @@ def find_member(tx: Tx, colonyname: str, identity: str) -> Row | None:
     if executor:
         return {"kind": "executor", "name": executor["executorname"], "colonyname": colonyname, **executor}
     return None
+
+
+def change_member_id(tx: Tx, query: str, colonyname: str, oldid: str, newid: str) -> None:
+    """Shared by users and executors: an id names one member of a colony, and its owner is not a member."""
+    if oldid == newid:
+        return  # nothing to rotate (the caller's membership was checked by the handler)
+    if tx.one("is_id_used_in_colony", colonyname=colonyname, id=newid):
+        raise BadRequest(f"The id {newid} is already used in colony {colonyname}")
+    if not tx.run(query, colonyname=colonyname, oldid=oldid, newid=newid):
+        raise NotFound(f"No member with id {oldid} in colony {colonyname}")
+    if query == "set_executor_id":
+        tx.run("move_running_processes", colonyname=colonyname, oldid=oldid, newid=newid)

@@ -10,6 +10,7 @@ from .crons import CronStore
 from .executors import ExecutorStore
 from .functions import FunctionStore
 from .generators import GeneratorStore
+from .locations import LocationStore
 from .logs import LogStore
 from .processes import ProcessStore
 from .server import ServerStore
@@ -19,7 +20,7 @@ from .workflows import WorkflowStore
 
 class SQLStore(
     ServerStore, ColonyStore, UserStore, ExecutorStore, FunctionStore, ProcessStore, WorkflowStore, AttributeStore,
-    LogStore, CronStore, GeneratorStore,
+    LogStore, CronStore, GeneratorStore, LocationStore,
 ):  # fmt: skip
     """Every storage operation, over a driver (SQLite or PostgreSQL); each area's methods live in its module."""
 

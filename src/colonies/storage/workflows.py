@@ -6,12 +6,7 @@ from .. import dag
 from ..exceptions import BadRequest, NotFound
 from .base import Row, Tx
 from .core import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING, StoreBase, dumps, loads
-from .shared import (
-    check_assigned,
-    insert_process,
-    lock,
-    set_state,
-)
+from .shared import check_assigned, insert_process, lock, set_state
 
 
 class WorkflowStore(StoreBase):

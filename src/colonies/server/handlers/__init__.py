@@ -7,7 +7,8 @@ from typing import Any
 
 from ... import messages as m
 from . import (
-    attributes, colonies, crons, executors, functions, generators, logs, processes, server, users, workflows,
+    attributes, colonies, crons, executors, functions, generators, locations, logs, processes, server, users,
+    workflows,
 )
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -32,6 +33,7 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "getusermsg": (m.UserNameMsg, users.get_user),
     "getuserbyidmsg": (m.GetUserByIDMsg, users.get_user_by_id),
     "removeusermsg": (m.UserNameMsg, users.remove_user),
+    "changeuseridmsg": (m.ChangeUserIDMsg, users.change_user_id),
     # executors
     "addexecutormsg": (m.AddExecutorMsg, executors.add_executor),
     "getexecutorsmsg": (m.ColonyNameMsg, executors.get_executors),
@@ -40,6 +42,7 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "approveexecutormsg": (m.ExecutorNameMsg, executors.approve_executor),
     "rejectexecutormsg": (m.ExecutorNameMsg, executors.reject_executor),
     "removeexecutormsg": (m.ExecutorNameMsg, executors.remove_executor),
+    "changeexecutoridmsg": (m.ChangeExecutorIDMsg, executors.change_executor_id),
     # functions
     "addfunctionmsg": (m.AddFunctionMsg, functions.add_function),
     "getfunctionsmsg": (m.GetFunctionsMsg, functions.get_functions),
@@ -79,6 +82,11 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "runcronmsg": (m.CronIDMsg, crons.run_cron),
     "removecronmsg": (m.CronIDMsg, crons.remove_cron),
     "getcronrunsmsg": (m.GetCronRunsMsg, crons.get_cron_runs),
+    # locations
+    "addlocationmsg": (m.AddLocationMsg, locations.add_location),
+    "getlocationsmsg": (m.ColonyNameMsg, locations.get_locations),
+    "getlocationmsg": (m.LocationNameMsg, locations.get_location),
+    "removelocationmsg": (m.LocationNameMsg, locations.remove_location),
     # generators
     "addgeneratormsg": (m.AddGeneratorMsg, generators.add_generator),
     "getgeneratormsg": (m.GeneratorIDMsg, generators.get_generator),

@@ -7,7 +7,7 @@ from typing import Any
 from ... import messages as m
 from ...exceptions import Forbidden, NotFound
 from ...types import ExecutorState
-from ..auth import require_colony_owner, require_member
+from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
 from ..lifecycle import to_json
 from ..views import executor_view
@@ -43,7 +43,8 @@ async def add_executor(ctx: Context, msg: m.AddExecutorMsg) -> Any:
 
 
 async def get_executors(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getexecutorsmsg — approved member; includes unregistered executors, as the Go server does."""
+    """getexecutorsmsg — approved member; removed executors are not listed (the Go server lists them, and its
+    v1.7.8 CLI shows them as "Unknown")."""
     await require_member(ctx, msg.colonyname)
     return [executor_view(e) for e in await ctx.storage.get_executors(msg.colonyname)]
 
@@ -52,7 +53,7 @@ async def get_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
     """getexecutormsg — approved member."""
     await require_member(ctx, msg.colonyname)
     row = await ctx.storage.get_executor(msg.colonyname, msg.executorname)
-    if row is None:
+    if row is None or row["state"] == ExecutorState.UNREGISTERED:
         raise NotFound(f"Executor with name {msg.executorname} does not exist in colony {msg.colonyname}")
     return executor_view(row)
 
@@ -61,7 +62,7 @@ async def get_executor_by_id(ctx: Context, msg: m.GetExecutorByIDMsg) -> Any:
     """getexecutorbyidmsg — approved member."""
     await require_member(ctx, msg.colonyname)
     row = await ctx.storage.get_executor_by_id(msg.colonyname, msg.executorid)
-    if row is None:
+    if row is None or row["state"] == ExecutorState.UNREGISTERED:
         raise NotFound(f"Executor with id {msg.executorid} does not exist in colony {msg.colonyname}")
     return executor_view(row)
 
@@ -98,3 +99,12 @@ async def remove_executor(ctx: Context, msg: m.ExecutorNameMsg) -> Any:
     requeued = await ctx.storage.remove_executor(msg.colonyname, msg.executorname, ctx.now())
     ctx.events.publish(requeued)
     return {}
+
+
+async def change_executor_id(ctx: Context, msg: m.ChangeExecutorIDMsg) -> Any:
+    """changeexecutoridmsg — an executor of the colony replaces its own id (a key rotation); the processes it
+    runs follow it, and the old key stops working."""
+    await require_executor(ctx, msg.colonyname)
+    check_id(msg.executorid, "executor id")
+    await ctx.storage.change_executor_id(msg.colonyname, ctx.caller, msg.executorid)
+    return {"colonyname": msg.colonyname, "executorid": msg.executorid, "msgtype": msg.msgtype}

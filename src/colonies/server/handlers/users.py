@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import messages as m
-from ...exceptions import NotFound
+from ...exceptions import Forbidden, NotFound
 from ..auth import require_colony_owner, require_member
 from ..context import Context
 from ..views import user_view
@@ -52,3 +52,13 @@ async def remove_user(ctx: Context, msg: m.UserNameMsg) -> Any:
     if not await ctx.storage.remove_user(msg.colonyname, msg.name):
         raise NotFound(f"User with name {msg.name} does not exist in colony {msg.colonyname}")
     return {}
+
+
+async def change_user_id(ctx: Context, msg: m.ChangeUserIDMsg) -> Any:
+    """changeuseridmsg — a user of the colony replaces its own id (a key rotation); the old key stops working."""
+    await require_member(ctx, msg.colonyname)
+    if await ctx.storage.get_user_by_id(msg.colonyname, ctx.caller) is None:  # a key may be executor and user
+        raise Forbidden(f"Access denied, caller is not a user of colony {msg.colonyname}")
+    check_id(msg.userid, "user id")
+    await ctx.storage.change_user_id(msg.colonyname, ctx.caller, msg.userid)
+    return {"colonyname": msg.colonyname, "userid": msg.userid, "msgtype": msg.msgtype}

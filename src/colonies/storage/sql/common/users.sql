@@ -15,3 +15,6 @@ SELECT colonyname, userid, name, email, phone FROM users WHERE colonyname = :col
 
 -- name: remove_user
 DELETE FROM users WHERE colonyname = :colonyname AND name = :name;
+
+-- name: set_user_id
+UPDATE users SET userid = :newid WHERE colonyname = :colonyname AND userid = :oldid;

@@ -246,3 +246,14 @@ CREATE TABLE IF NOT EXISTS generatorruns (
     reason TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS generatorruns_generator ON generatorruns (generatorid, runid);
+
+-- locations: named places (with coordinates) that executors and processes refer to by name.
+CREATE TABLE IF NOT EXISTS locations (
+    locationid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    description TEXT NOT NULL DEFAULT '',
+    longitude DOUBLE PRECISION NOT NULL DEFAULT 0,
+    latitude DOUBLE PRECISION NOT NULL DEFAULT 0,
+    PRIMARY KEY (colonyname, name)
+);
