@@ -210,3 +210,17 @@ def test_two_replicas_use_each_arg_exactly_once(tmp_path: Any) -> None:
         for srv in servers:
             srv.stop()
     assert sorted(used) == sorted(args) and set(used.values()) == {1}
+
+
+def test_an_arg_packed_long_after_the_last_run_waits_its_own_timeout(colony: Colony) -> None:
+    """The original counts the timeout from the last run only, so a late pack starts a workflow at once."""
+    gen = add_generator(colony, trigger=2, timeout=2)
+    pack(colony, gen["generatorid"], "a")
+    pack(colony, gen["generatorid"], "b")
+    wait_for(lambda: gen_runs(colony, gen["generatorid"]), 5)
+    time.sleep(2.5)  # longer than the timeout since that run
+    pack(colony, gen["generatorid"], "late")
+    time.sleep(1.0)
+    assert len(gen_runs(colony, gen["generatorid"])) == 1  # not at once
+    runs = wait_for(lambda: len(gen_runs(colony, gen["generatorid"])) == 2 and gen_runs(colony, gen["generatorid"]), 5)
+    assert root_args(colony, runs[0]["processgraphid"]) == ["late"]

@@ -28,18 +28,19 @@ BATCH = 100
 MIN_PASS_GAP = 0.1
 
 
-def timeout_expired(generator: Row, now: int) -> bool:
-    """The original's rule: ``timeout`` s since the last run, or since the first pack if there was none."""
-    since = generator["lastrun"] or generator["firstpack"]
+def timeout_expired(generator: Row, oldest: int, now: int) -> bool:
+    """``timeout`` s since the last run (the original's rule) and since the oldest queued arg was packed: the
+    original counts from the last run only, so an arg packed long after it starts a workflow at once."""
+    since = max(generator["lastrun"] or generator["firstpack"], oldest)
     return bool(since) and now - since >= generator["timeoutsec"] * NS
 
 
-def plan(generator: Row, queued: int, now: int) -> list[tuple[int, str]]:
+def plan(generator: Row, queued: int, oldest: int, now: int) -> list[tuple[int, str]]:
     """The workflows to start now, as (number of args, reason)."""
     trigger = generator["triggersize"]
     if queued >= trigger:
         return [(trigger, f"trigger: {trigger} args queued")] * min(queued // trigger, BATCH)
-    if queued >= 1 and generator["timeoutsec"] > 0 and timeout_expired(generator, now):
+    if queued >= 1 and generator["timeoutsec"] > 0 and timeout_expired(generator, oldest, now):
         return [(queued, f"timeout: {queued} args waited {generator['timeoutsec']} s")]
     return []
 

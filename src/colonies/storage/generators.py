@@ -12,8 +12,8 @@ from .base import Row, Tx, UniqueViolation
 from .core import StoreBase
 from .workflows import insert_graph
 
-#: (generator, queued args, now) → the workflows to start now: [(number of args, reason), ...]
-Plan = Callable[[Row, int, int], list[tuple[int, str]]]
+#: (generator, queued args, when the oldest was packed, now) → the workflows to start: [(args, reason), ...]
+Plan = Callable[[Row, int, int, int], list[tuple[int, str]]]
 #: (generator, args, now) → (graph, processes, attributes) of one workflow
 MakeGraph = Callable[[Row, list[str], int], tuple[Row, list[Row], list[Row]]]
 
@@ -83,7 +83,8 @@ def _remove_generator(tx: Tx, generatorid: str) -> int:
 
 
 def _pack(tx: Tx, generator: Row, arg: str, now: int) -> None:
-    tx.run("pack_generator_arg", generatorid=generator["generatorid"], colonyname=generator["colonyname"], arg=arg)
+    tx.run("pack_generator_arg", generatorid=generator["generatorid"], colonyname=generator["colonyname"], arg=arg,
+           now=now)
     if not generator["firstpack"]:
         tx.run("set_generator_firstpack", generatorid=generator["generatorid"], now=now)
 
@@ -92,9 +93,9 @@ def _run_generator(tx: Tx, generatorid: str, now: int, plan: Plan, make_graph: M
     if tx.one("lock_generator", generatorid=generatorid) is None:
         return []  # removed meanwhile
     generator = tx.one("get_generator", generatorid=generatorid)
-    queued = (tx.one("count_generator_args", generatorid=generatorid) or {"n": 0})["n"]
+    queue = tx.one("count_generator_args", generatorid=generatorid) or {"n": 0, "oldest": 0}
     started = []
-    for size, reason in plan(generator, queued, now):  # type: ignore[arg-type]
+    for size, reason in plan(generator, queue["n"], queue["oldest"] or 0, now):  # type: ignore[arg-type]
         taken = sorted(tx.all("take_generator_args", generatorid=generatorid, count=size), key=lambda r: r["seq"])
         graph, processes, attributes = make_graph(generator, [t["arg"] for t in taken], now)  # type: ignore[arg-type]
         insert_graph(tx, graph, processes, attributes)

@@ -15,7 +15,7 @@ SELECT * FROM generators WHERE colonyname = :colonyname AND name = :name;
 SELECT * FROM generators WHERE colonyname = :colonyname ORDER BY name LIMIT :count;
 
 -- name: count_generator_args
-SELECT COUNT(*) AS n FROM generatorargs WHERE generatorid = :generatorid;
+SELECT COUNT(*) AS n, MIN(packed) AS oldest FROM generatorargs WHERE generatorid = :generatorid;
 
 -- name: remove_generator
 DELETE FROM generators WHERE generatorid = :generatorid;
@@ -27,7 +27,7 @@ DELETE FROM generatorargs WHERE generatorid = :generatorid;
 DELETE FROM generatorruns WHERE generatorid = :generatorid;
 
 -- name: pack_generator_arg
-INSERT INTO generatorargs (generatorid, colonyname, arg) VALUES (:generatorid, :colonyname, :arg);
+INSERT INTO generatorargs (generatorid, colonyname, arg, packed) VALUES (:generatorid, :colonyname, :arg, :now);
 
 -- name: set_generator_firstpack
 UPDATE generators SET firstpack = :now WHERE generatorid = :generatorid AND firstpack = 0;

@@ -231,7 +231,8 @@ CREATE TABLE IF NOT EXISTS generatorargs (
     seq BIGSERIAL PRIMARY KEY,
     generatorid TEXT NOT NULL,
     colonyname TEXT NOT NULL,
-    arg TEXT NOT NULL
+    arg TEXT NOT NULL,
+    packed BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS generatorargs_queue ON generatorargs (generatorid, seq);
 

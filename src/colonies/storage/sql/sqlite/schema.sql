@@ -225,7 +225,8 @@ CREATE TABLE IF NOT EXISTS generatorargs (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     generatorid TEXT NOT NULL,
     colonyname TEXT NOT NULL,
-    arg TEXT NOT NULL
+    arg TEXT NOT NULL,
+    packed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS generatorargs_queue ON generatorargs (generatorid, seq);
 
