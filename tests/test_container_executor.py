@@ -221,7 +221,7 @@ def test_command_line_executor_registers_itself_and_serves(served: Colony) -> No
         executors = served.call("getexecutorsmsg", {"colonyname": served.name}, served.executor)
         mine = [e for e in executors if e["executortype"] == "cli-container-type"]
         assert len(mine) == 1 and mine[0]["executorname"].startswith("cli-container-type-")
-        assert mine[0]["capabilities"]["hardware"][0]["gpu"]["count"] == 0
+        assert mine[0]["capabilities"]["hardware"]["gpu"]["count"] == 0  # objects, as v1.7.8 clients parse
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     finally:

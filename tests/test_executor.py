@@ -30,6 +30,7 @@ from colonies.executor import (
     to_output,
     to_process,
 )
+from colonies.exceptions import ColoniesError
 from colonies.timefmt import parse_time
 
 WAITING, RUNNING, SUCCESS, FAILED = range(4)
@@ -80,7 +81,13 @@ def process_logs(colony: Colony, pid: str) -> list[str]:
 
 
 def executor_state(colony: Colony, name: str) -> int:
-    reply = colony.call("getexecutormsg", {"colonyname": colony.name, "executorname": name}, colony.executor)
+    """The executor's state; UNREGISTERED when it was removed (removed executors are 404 to every client)."""
+    try:
+        reply = colony.call("getexecutormsg", {"colonyname": colony.name, "executorname": name}, colony.executor)
+    except ColoniesError as exc:
+        if exc.status == 404:
+            return UNREGISTERED
+        raise
     return int(reply["state"])
 
 
@@ -214,7 +221,6 @@ def test_self_registration_adds_approves_and_removes_itself(colony: Colony) -> N
 
 def test_self_registration_refused_is_an_error_not_a_retry(colony: Colony) -> None:
     from colonies import crypto
-    from colonies.exceptions import ColoniesError
 
     wrong_key = executor_for(colony, colony_prvkey=crypto.generate_prvkey(), executortype="t")
     wrong_key.run_in_thread()

@@ -22,6 +22,13 @@ def _executors_table(executors: Any) -> None:
            for e in executors), empty="No executors found")  # fmt: skip
 
 
+def _entries(value: Any) -> list[dict[str, Any]]:
+    """Hardware or software as a list of non-empty entries: an object (v1.7.8 servers, ours) or a list (v1.9)."""
+    items = value if isinstance(value, list) else [value] if isinstance(value, dict) else []
+    return [item for item in items
+            if isinstance(item, dict) and any(v not in ("", 0, None, {}) for v in item.values())]  # fmt: skip
+
+
 def _executor_tables(e: Any) -> None:
     kv_table("Executor", [
         ("Name", e.get("executorname")), ("Id", e.get("executorid")), ("Type", e.get("executortype")),
@@ -31,14 +38,14 @@ def _executor_tables(e: Any) -> None:
         ("Last heard", fmt_time(e.get("lastheardfromtime"))),
     ])  # fmt: skip
     caps = e.get("capabilities") or {}
-    hardware = caps.get("hardware") or []
+    hardware = _entries(caps.get("hardware"))
     if hardware:
         columns = ["Model", "Nodes", "CPU", "Cores", "Memory", "Storage", "GPU", "Platform", "Architecture"]
         table("Hardware", columns,
               ([h.get("model"), h.get("nodes"), h.get("cpu"), h.get("cores"), h.get("mem"), h.get("storage"),
                 jsonish((h.get("gpu") or {}).get("name", "")), h.get("platform"), h.get("architecture")]
                for h in hardware))  # fmt: skip
-    software = caps.get("software") or []
+    software = _entries(caps.get("software"))
     if software:
         table(
             "Software",
@@ -104,7 +111,9 @@ def remove(name: str = typer.Option(..., "--name", help="Executor name.")) -> No
 
 
 @app.command("ls")
-def ls(all_: bool = typer.Option(False, "--all", help="Include unregistered (removed) executors.")) -> None:
+def ls(
+    all_: bool = typer.Option(False, "--all", help="Also removed executors, from servers that keep them (ours not)."),
+) -> None:
     """List the colony's executors."""
     cfg = get_config()
     executors = plain(cfg.client().list_executors(cfg.colony(), cfg.key())) or []

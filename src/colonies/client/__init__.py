@@ -1,7 +1,8 @@
 """Client side: the SDK (``Colonies``, ``AsyncColonies``), its models, and the signed RPC transport."""
 
 from .aio import AsyncColonies
-from .api import Call, ColoniesAPI
+from .api import ColoniesAPI
+from .calls import Call
 from .client import Colonies, ColoniesConfigError, colonies_client
 from .models import (
     AttrDict,

@@ -7,14 +7,16 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from ..exceptions import ColoniesConnectionError, ColoniesError
-from .api import WAIT_MARGIN, Call, ColoniesAPI, parse_frame, subscribe_frame
+from .api import ColoniesAPI
+from .calls import WAIT_MARGIN, AsyncSender, Call
+from .frames import parse_frame, subscribe_frame
 from .models import Process
 from .transport import AsyncRPCClient, Verify
 
 T = TypeVar("T")
 
 
-class AsyncColonies(ColoniesAPI):
+class AsyncColonies(AsyncSender, ColoniesAPI):
     """An asyncio client: ``await client.assign(colonyname, 10, prvkey)``; arguments as on ``Colonies``.
 
     Use ``async with AsyncColonies(...) as client`` (or ``await client.aclose()``) to release connections.

@@ -9,130 +9,19 @@ they send (httpx's Client/AsyncClient share ``build_request`` the same way).
 
 from __future__ import annotations
 
-import base64
-import functools
-import inspect
 import json
 import ssl
-from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from collections.abc import Mapping
+from typing import Any
 
-from .. import envelope
-from ..exceptions import ColoniesError
-from .models import AttrDict, FuncSpec, Process, ProcessGraph, Workflow, to_attrdict
+from .calls import (
+    WAIT_MARGIN, Call, as_any, as_channel_entries, as_dict, as_graph, as_list, as_process, as_submitted, rpc,
+)  # fmt: skip
+from .frames import parse_frame, subscribe_frame
+from .models import AttrDict, FuncSpec, Process, ProcessGraph, Workflow
 from .transport import Verify, tls_context
 
-if TYPE_CHECKING:
-    from .aio import AsyncColonies
-    from .client import Colonies
-
-T = TypeVar("T")
-P = ParamSpec("P")
-
-#: Spare seconds on top of a server-side wait (assign long-poll, subscription) before the client gives up.
-WAIT_MARGIN = 30.0
-
-
-def _leased(msg: dict[str, Any], lease: str) -> dict[str, Any]:
-    """Add the fencing token when there is one (plain messages stay byte-identical to pycolonies')."""
-    return {**msg, "lease": lease} if lease else msg
-
-
-@dataclass(frozen=True, slots=True)
-class Call(Generic[T]):
-    """One RPC ready to send: payload type, message fields (``msgtype`` is added on signing), key, reply parser."""
-
-    payloadtype: str
-    msg: dict[str, Any]
-    prvkey: str | None
-    parse: Callable[[Any], T]
-    #: HTTP timeout for this call; None uses the client's. Long-polls need more than their own timeout.
-    timeout: float | None = None
-
-
-class rpc(Generic[P, T]):
-    """Turn a Call-building method into an SDK method: sync on Colonies, a coroutine on AsyncColonies."""
-
-    def __init__(self, build: Callable[Concatenate[Any, P], Call[T]]) -> None:
-        self.build = build
-        functools.update_wrapper(self, build)
-        signature = inspect.signature(build)
-        params = list(signature.parameters.values())[1:]
-        returns = signature.return_annotation
-        if isinstance(returns, str) and returns.startswith("Call[") and returns.endswith("]"):
-            returns = returns[5:-1]  # what the caller gets back is the parsed reply, not the Call
-        self._signature = signature.replace(parameters=params, return_annotation=returns)
-        self.__signature__ = signature.replace(return_annotation=returns)  # for help() on the class
-
-    @overload
-    def __get__(self, obj: None, owner: type | None = None) -> Self: ...
-    @overload
-    def __get__(
-        self, obj: AsyncColonies, owner: type | None = None
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    @overload
-    def __get__(self, obj: Colonies, owner: type | None = None) -> Callable[P, T]: ...
-    @overload
-    def __get__(self, obj: ColoniesAPI, owner: type | None = None) -> Callable[P, Any]: ...
-    def __get__(self, obj: Any, owner: type | None = None) -> Any:
-        if obj is None:
-            return self
-        build, send = self.build, obj._send
-
-        def method(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return send(build(obj, *args, **kwargs))
-
-        method.__name__ = self.build.__name__
-        method.__qualname__ = self.build.__qualname__
-        method.__doc__ = self.build.__doc__
-        method.__signature__ = self._signature  # type: ignore[attr-defined]
-        return method
-
-    def __call__(self, obj: Any, *args: P.args, **kwargs: P.kwargs) -> Any:
-        """Called through the class, like a plain method: ``Colonies.get_process(client, pid, key)``."""
-        return obj._send(self.build(obj, *args, **kwargs))
-
-
-# --- reply parsers -----------------------------------------------------------------------------------------------
-
-
-def _dict(reply: Any) -> AttrDict:
-    return AttrDict(reply) if isinstance(reply, dict) else AttrDict()
-
-
-def _list(reply: Any) -> list[AttrDict]:
-    """Go sends ``null`` for an empty list; callers get ``[]``."""
-    return [to_attrdict(item) for item in reply or []]
-
-
-def _any(reply: Any) -> Any:
-    return to_attrdict(reply)
-
-
-def _process(reply: Any) -> Process:
-    return Process.model_validate(reply)
-
-
-def _graph(reply: Any) -> ProcessGraph:
-    return ProcessGraph.model_validate(reply)
-
-
-def _submitted(reply: Any) -> Process | ProcessGraph:
-    """``submit`` returns what the server made: a graph has ``processgraphid`` and ``rootprocessids``."""
-    return _graph(reply) if isinstance(reply, dict) and "rootprocessids" in reply else _process(reply)
-
-
-def _channel_entries(reply: Any) -> list[AttrDict]:
-    """Channel payloads arrive as a list of byte values or as base64 text; callers get bytes."""
-    entries = _list(reply)
-    for entry in entries:
-        payload = entry.get("payload")
-        if isinstance(payload, list):
-            entry["payload"] = bytes(payload)
-        elif isinstance(payload, str):
-            entry["payload"] = base64.b64decode(payload)
-    return entries
+__all__ = ["WAIT_MARGIN", "Call", "ColoniesAPI", "parse_frame", "rpc", "spec_json", "subscribe_frame", "workflow_json"]
 
 
 # --- message pieces ----------------------------------------------------------------------------------------------
@@ -151,36 +40,15 @@ def workflow_json(workflow: Workflow | Mapping[str, Any]) -> dict[str, Any]:
     return wf
 
 
-def _process_ref(process: Process | Mapping[str, Any] | str) -> tuple[str, str, str]:
-    """(processid, colonyname, executortype) of a Process, a process dict, or a bare process id."""
-    if isinstance(process, str):
-        return process, "", ""
-    conditions = process["spec"]["conditions"]
-    return process["processid"], conditions.get("colonyname") or "", conditions.get("executortype") or ""
-
-
-def subscribe_frame(process: Process | Mapping[str, Any] | str, timeout: int, state: int, prvkey: str) -> str:
-    """The one /pubsub text frame of ``wait``: a signed subscribeprocessmsg envelope."""
-    processid, colonyname, executortype = _process_ref(process)
-    msg = {"colonyname": colonyname, "processid": processid, "executortype": executortype, "state": state,
-           "timeout": timeout}  # fmt: skip
-    return envelope.build_request("subscribeprocessmsg", msg, prvkey).decode()
-
-
-def parse_frame(frame: str | bytes) -> Process:
-    """A /pubsub reply frame: the process, or the server's error (408 when the subscription timed out)."""
-    try:
-        is_error, payload = envelope.decode_reply(frame.encode() if isinstance(frame, str) else frame)
-    except ValueError:
-        raise ColoniesError("Unexpected frame from the server", 502) from None
-    if is_error:
-        raise ColoniesError(str(payload.get("message", "")), int(payload.get("status") or 500))
-    return _process(payload)
-
-
 def ssl_context(tls: bool, verify: Verify) -> ssl.SSLContext | None:
     """The client TLS context for ``verify`` (None without TLS); the clients keep theirs on ``_rpc.ssl``."""
     return tls_context(verify) if tls else None
+
+
+def _leased(msg: dict[str, Any], lease: str) -> dict[str, Any]:
+    """Add the fencing token when there is one (plain messages stay byte-identical to pycolonies')."""
+    return {**msg, "lease": lease} if lease else msg
+
 
 
 # --- the API -----------------------------------------------------------------------------------------------------
@@ -215,9 +83,6 @@ class ColoniesAPI:
         self.url = f"{scheme}://{host}:{self.port}/api"
         self.ws_url = f"{'wss' if tls else 'ws'}://{host}:{self.port}/pubsub"
 
-    def _send(self, call: Call[Any]) -> Any:
-        raise NotImplementedError
-
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.host!r}, {self.port}, tls={self.tls})"
 
@@ -226,58 +91,58 @@ class ColoniesAPI:
     @rpc
     def version(self, prvkey: str | None = None) -> Call[AttrDict]:
         """Server build version and time (unsigned; no key needed)."""
-        return Call("versionmsg", {}, prvkey, _dict)
+        return Call("versionmsg", {}, prvkey, as_dict)
 
     @rpc
     def get_server_info(self, prvkey: str | None = None) -> Call[AttrDict]:
         """Build version and listening backends (unsigned; no key needed)."""
-        return Call("getserverinfomsg", {}, prvkey, _dict)
+        return Call("getserverinfomsg", {}, prvkey, as_dict)
 
     @rpc
     def get_statistics(self, prvkey: str) -> Call[AttrDict]:
         """Server-wide counts of colonies, executors, processes and workflows (server owner)."""
-        return Call("getstatisticsmsg", {}, prvkey, _dict)
+        return Call("getstatisticsmsg", {}, prvkey, as_dict)
 
     @rpc
     def get_cluster(self, prvkey: str) -> Call[AttrDict]:
         """The server nodes (server owner)."""
-        return Call("getclustermsg", {}, prvkey, _dict)
+        return Call("getclustermsg", {}, prvkey, as_dict)
 
     @rpc
     def change_server_id(self, serverid: str, prvkey: str) -> Call[AttrDict]:
         """Hand server ownership to another key's id (server owner)."""
-        return Call("changeserveridmsg", {"serverid": serverid}, prvkey, _dict)
+        return Call("changeserveridmsg", {"serverid": serverid}, prvkey, as_dict)
 
     # -- colonies --------------------------------------------------------------------------------------------------
 
     @rpc
     def add_colony(self, colony: Mapping[str, Any], prvkey: str) -> Call[AttrDict]:
         """Create a colony ``{"colonyid": <owner id>, "name": ...}`` (server owner)."""
-        return Call("addcolonymsg", {"colony": dict(colony)}, prvkey, _dict)
+        return Call("addcolonymsg", {"colony": dict(colony)}, prvkey, as_dict)
 
     @rpc
     def del_colony(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
         """Remove a colony and everything in it (server owner)."""
-        return Call("removecolonymsg", {"colonyname": colonyname}, prvkey, _dict)
+        return Call("removecolonymsg", {"colonyname": colonyname}, prvkey, as_dict)
 
     @rpc
     def list_colonies(self, prvkey: str) -> Call[list[AttrDict]]:
         """All colonies (server owner)."""
-        return Call("getcoloniesmsg", {}, prvkey, _list)
+        return Call("getcoloniesmsg", {}, prvkey, as_list)
 
     @rpc
     def get_colony(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getcolonymsg", {"colonyname": colonyname}, prvkey, _dict)
+        return Call("getcolonymsg", {"colonyname": colonyname}, prvkey, as_dict)
 
     @rpc
     def stats(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
         """Process and workflow counts per state in one colony (member)."""
-        return Call("getcolonystatsmsg", {"colonyname": colonyname}, prvkey, _dict)
+        return Call("getcolonystatsmsg", {"colonyname": colonyname}, prvkey, as_dict)
 
     @rpc
     def change_colony_id(self, colonyname: str, colonyid: str, prvkey: str) -> Call[AttrDict]:
         """Hand colony ownership to another key's id (colony owner)."""
-        return Call("changecolonyidmsg", {"colonyname": colonyname, "colonyid": colonyid}, prvkey, _dict)
+        return Call("changecolonyidmsg", {"colonyname": colonyname, "colonyid": colonyid}, prvkey, as_dict)
 
     # -- executors -------------------------------------------------------------------------------------------------
 
@@ -285,38 +150,38 @@ class ColoniesAPI:
     def add_executor(self, executor: Mapping[str, Any], prvkey: str) -> Call[AttrDict]:
         """Register ``{"executorname", "executorid", "colonyname", "executortype"}`` (colony owner); it starts
         pending until approved."""
-        return Call("addexecutormsg", {"executor": dict(executor)}, prvkey, _dict)
+        return Call("addexecutormsg", {"executor": dict(executor)}, prvkey, as_dict)
 
     @rpc
     def list_executors(self, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getexecutorsmsg", {"colonyname": colonyname}, prvkey, _list)
+        return Call("getexecutorsmsg", {"colonyname": colonyname}, prvkey, as_list)
 
     @rpc
     def get_executor(self, colonyname: str, executorname: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, _dict)
+        return Call("getexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, as_dict)
 
     @rpc
     def get_executor_by_id(self, colonyname: str, executorid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getexecutorbyidmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, _dict)
+        return Call("getexecutorbyidmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, as_dict)
 
     @rpc
     def approve_executor(self, colonyname: str, executorname: str, prvkey: str) -> Call[AttrDict]:
         """Let a registered executor take work (colony owner)."""
         return Call(
-            "approveexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, _dict
+            "approveexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, as_dict
         )
 
     @rpc
     def reject_executor(self, colonyname: str, executorname: str, prvkey: str) -> Call[AttrDict]:
         return Call(
-            "rejectexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, _dict
+            "rejectexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, as_dict
         )
 
     @rpc
     def remove_executor(self, colonyname: str, executorname: str, prvkey: str) -> Call[AttrDict]:
         """Unregister an executor; its running processes go back to the queue (colony owner)."""
         return Call(
-            "removeexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, _dict
+            "removeexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, as_dict
         )
 
     # -- processes -------------------------------------------------------------------------------------------------
@@ -324,12 +189,12 @@ class ColoniesAPI:
     @rpc
     def submit_func_spec(self, spec: FuncSpec | Mapping[str, Any], prvkey: str) -> Call[Process]:
         """Submit one function spec; returns the waiting process."""
-        return Call("submitfuncspecmsg", {"spec": spec_json(spec)}, prvkey, _process)
+        return Call("submitfuncspecmsg", {"spec": spec_json(spec)}, prvkey, as_process)
 
     @rpc
     def submit_workflow(self, workflow: Workflow | Mapping[str, Any], prvkey: str) -> Call[ProcessGraph]:
         """Submit a DAG of function specs; returns the process graph."""
-        return Call("submitworkflowspecmsg", {"spec": workflow_json(workflow)}, prvkey, _graph)
+        return Call("submitworkflowspecmsg", {"spec": workflow_json(workflow)}, prvkey, as_graph)
 
     @rpc
     def submit(
@@ -338,8 +203,8 @@ class ColoniesAPI:
         """Seed-era submit: a Workflow (or a dict with ``functionspecs``) becomes a ProcessGraph, a function spec
         a Process."""
         if isinstance(spec, Workflow) or (isinstance(spec, Mapping) and "functionspecs" in spec):
-            return Call("submitworkflowspecmsg", {"spec": workflow_json(spec)}, prvkey, _submitted)
-        return Call("submitfuncspecmsg", {"spec": spec_json(spec)}, prvkey, _submitted)
+            return Call("submitworkflowspecmsg", {"spec": workflow_json(spec)}, prvkey, as_submitted)
+        return Call("submitfuncspecmsg", {"spec": spec_json(spec)}, prvkey, as_submitted)
 
     @rpc
     def assign(
@@ -354,7 +219,7 @@ class ColoniesAPI:
             msg["availablecpu"] = availablecpu
         if availablemem:
             msg["availablemem"] = availablemem
-        return Call("assignprocessmsg", msg, prvkey, _process, max(timeout, 0) + WAIT_MARGIN)
+        return Call("assignprocessmsg", msg, prvkey, as_process, max(timeout, 0) + WAIT_MARGIN)
 
     @rpc
     def list_processes(
@@ -367,11 +232,11 @@ class ColoniesAPI:
         for key, value in (("executortype", executortype), ("label", label), ("initiator", initiator)):
             if value:
                 msg[key] = value
-        return Call("getprocessesmsg", msg, prvkey, _list)
+        return Call("getprocessesmsg", msg, prvkey, as_list)
 
     @rpc
     def get_process(self, processid: str, prvkey: str) -> Call[Process]:
-        return Call("getprocessmsg", {"processid": processid}, prvkey, _process)
+        return Call("getprocessmsg", {"processid": processid}, prvkey, as_process)
 
     @rpc
     def get_process_hist(
@@ -379,39 +244,39 @@ class ColoniesAPI:
     ) -> Call[list[AttrDict]]:
         """Processes in ``state`` that changed within the last ``seconds`` (optionally run by one executor)."""
         msg = {"colonyname": colonyname, "executorid": executorid, "seconds": seconds, "state": state}
-        return Call("getprocesshistmsg", msg, prvkey, _list)
+        return Call("getprocesshistmsg", msg, prvkey, as_list)
 
     @rpc
     def remove_process(self, processid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removeprocessmsg", {"processid": processid}, prvkey, _dict)
+        return Call("removeprocessmsg", {"processid": processid}, prvkey, as_dict)
 
     @rpc
     def remove_all_processes(self, colonyname: str, prvkey: str, state: int = -1) -> Call[AttrDict]:
         """Remove the colony's processes outside workflows in ``state`` (-1: every state but running; owner)."""
-        return Call("removeallprocessesmsg", {"colonyname": colonyname, "state": state}, prvkey, _dict)
+        return Call("removeallprocessesmsg", {"colonyname": colonyname, "state": state}, prvkey, as_dict)
 
     @rpc
     def close(self, processid: str, output: list[Any] | None, prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Close a running process as successful with ``output`` (the assigned executor). ``lease`` (the
         process's ``starttime`` from assign) makes the server refuse the call once that assignment ended."""
         msg = _leased({"processid": processid, "out": list(output or [])}, lease)
-        return Call("closesuccessfulmsg", msg, prvkey, _dict)
+        return Call("closesuccessfulmsg", msg, prvkey, as_dict)
 
     @rpc
     def fail(self, processid: str, errors: list[str] | None, prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Close a running process as failed with ``errors`` (the assigned executor)."""
         msg = _leased({"processid": processid, "errors": list(errors or [])}, lease)
-        return Call("closefailedmsg", msg, prvkey, _dict)
+        return Call("closefailedmsg", msg, prvkey, as_dict)
 
     @rpc
     def set_output(self, processid: str, arr: list[Any], prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Publish output before closing (the assigned executor)."""
-        return Call("setoutputmsg", _leased({"processid": processid, "out": list(arr)}, lease), prvkey, _dict)
+        return Call("setoutputmsg", _leased({"processid": processid, "out": list(arr)}, lease), prvkey, as_dict)
 
     @rpc
     def cancel_process(self, processid: str, prvkey: str) -> Call[AttrDict]:
         """Cancel a waiting or running process that is not part of a workflow."""
-        return Call("cancelprocessmsg", {"processid": processid}, prvkey, _dict)
+        return Call("cancelprocessmsg", {"processid": processid}, prvkey, as_dict)
 
     # -- attributes and logs ---------------------------------------------------------------------------------------
 
@@ -421,16 +286,16 @@ class ColoniesAPI:
     ) -> Call[AttrDict]:
         """Attach a key/value to a running process (type 1 = out, as pycolonies)."""
         attribute = {"key": key, "value": value, "targetid": processid, "attributetype": attributetype}
-        return Call("addattributemsg", _leased({"attribute": attribute}, lease), prvkey, _dict)
+        return Call("addattributemsg", _leased({"attribute": attribute}, lease), prvkey, as_dict)
 
     @rpc
     def get_attribute(self, attributeid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getattributemsg", {"attributeid": attributeid}, prvkey, _dict)
+        return Call("getattributemsg", {"attributeid": attributeid}, prvkey, as_dict)
 
     @rpc
     def add_log(self, processid: str, logmsg: str, prvkey: str, lease: str = "") -> Call[AttrDict]:
         """Append a log line to a running process (the assigned executor)."""
-        return Call("addlogmsg", _leased({"processid": processid, "message": logmsg}, lease), prvkey, _dict)
+        return Call("addlogmsg", _leased({"processid": processid, "message": logmsg}, lease), prvkey, as_dict)
 
     @rpc
     def add_executor_log(
@@ -438,7 +303,7 @@ class ColoniesAPI:
     ) -> Call[AttrDict]:
         """Append a log line not tied to a process (the executor itself)."""
         msg = {"colonyname": colonyname, "executorname": executorname, "message": message}
-        return Call("addexecutorlogmsg", msg, prvkey, _dict)
+        return Call("addexecutorlogmsg", msg, prvkey, as_dict)
 
     @rpc
     def get_process_log(
@@ -449,7 +314,7 @@ class ColoniesAPI:
                                "since": since}  # fmt: skip
         if latest:
             msg["latest"] = True
-        return Call("getlogsmsg", msg, prvkey, _list)
+        return Call("getlogsmsg", msg, prvkey, as_list)
 
     @rpc
     def get_executor_log(
@@ -460,7 +325,7 @@ class ColoniesAPI:
                                "count": count, "since": since}  # fmt: skip
         if latest:
             msg["latest"] = True
-        return Call("getlogsmsg", msg, prvkey, _list)
+        return Call("getlogsmsg", msg, prvkey, as_list)
 
     @rpc
     def search_logs(
@@ -468,14 +333,14 @@ class ColoniesAPI:
     ) -> Call[list[AttrDict]]:
         """Log lines of the last ``days`` days containing ``text``."""
         msg = {"colonyname": colonyname, "text": text, "days": days, "count": count}
-        return Call("searchlogsmsg", msg, prvkey, _list)
+        return Call("searchlogsmsg", msg, prvkey, as_list)
 
     # -- workflows -------------------------------------------------------------------------------------------------
 
     @rpc
     def get_processgraph(self, processgraphid: str, prvkey: str) -> Call[ProcessGraph]:
         """A workflow with its dashboard layout (``nodes``, ``edges``)."""
-        return Call("getprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, _graph)
+        return Call("getprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, as_graph)
 
     @rpc
     def get_processgraphs(
@@ -485,11 +350,11 @@ class ColoniesAPI:
         msg: dict[str, Any] = {"colonyname": colonyname, "count": count}
         if state is not None:
             msg["state"] = state
-        return Call("getprocessgraphsmsg", msg, prvkey, _list)
+        return Call("getprocessgraphsmsg", msg, prvkey, as_list)
 
     @rpc
     def remove_processgraph(self, processgraphid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removeprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, _dict)
+        return Call("removeprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, as_dict)
 
     @rpc
     def remove_all_processgraphs(
@@ -500,12 +365,12 @@ class ColoniesAPI:
         msg: dict[str, Any] = {"colonyname": colonyname}
         if state is not None:
             msg["state"] = state
-        return Call("removeallprocessgraphsmsg", msg, prvkey, _dict)
+        return Call("removeallprocessgraphsmsg", msg, prvkey, as_dict)
 
     @rpc
     def cancel_processgraph(self, processgraphid: str, prvkey: str) -> Call[AttrDict]:
         """Cancel every waiting or running process of a workflow."""
-        return Call("cancelprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, _dict)
+        return Call("cancelprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, as_dict)
 
     cancel_workflow = cancel_processgraph
 
@@ -515,7 +380,7 @@ class ColoniesAPI:
     ) -> Call[list[AttrDict]]:
         """The processes of one workflow (as dicts)."""
         msg = {"processgraphid": processgraphid, "colonyname": colonyname, "count": count, "state": -1}
-        return Call("getprocessesmsg", msg, prvkey, _list)
+        return Call("getprocessesmsg", msg, prvkey, as_list)
 
     @rpc
     def add_child(
@@ -527,7 +392,7 @@ class ColoniesAPI:
         spec = {**spec_json(funcspec), "nodename": nodename}
         msg = {"processgraphid": processgraphid, "parentprocessid": parentprocessid, "childprocessid": childprocessid,
                "insert": insert, "spec": spec}  # fmt: skip
-        return Call("addchildmsg", msg, prvkey, _dict)
+        return Call("addchildmsg", msg, prvkey, as_dict)
 
     # -- functions -------------------------------------------------------------------------------------------------
 
@@ -539,56 +404,56 @@ class ColoniesAPI:
         fun = {"executorname": executorname, "colonyname": colonyname, "funcname": funcname}
         if description:
             fun["description"] = description
-        return Call("addfunctionmsg", {"fun": fun}, prvkey, _dict)
+        return Call("addfunctionmsg", {"fun": fun}, prvkey, as_dict)
 
     @rpc
     def get_functions_by_executor(
         self, colonyname: str, executorname: str, prvkey: str
     ) -> Call[list[AttrDict]]:
         return Call(
-            "getfunctionsmsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, _list
+            "getfunctionsmsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, as_list
         )
 
     @rpc
     def get_functions_by_colony(self, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getfunctionsmsg", {"colonyname": colonyname}, prvkey, _list)
+        return Call("getfunctionsmsg", {"colonyname": colonyname}, prvkey, as_list)
 
     @rpc
     def remove_function(self, functionid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removefunctionmsg", {"functionid": functionid}, prvkey, _dict)
+        return Call("removefunctionmsg", {"functionid": functionid}, prvkey, as_dict)
 
     # -- users -----------------------------------------------------------------------------------------------------
 
     @rpc
     def add_user(self, user: Mapping[str, Any], prvkey: str) -> Call[AttrDict]:
         """Add ``{"colonyname", "userid", "name", "email", "phone"}`` (colony owner)."""
-        return Call("addusermsg", {"user": dict(user)}, prvkey, _dict)
+        return Call("addusermsg", {"user": dict(user)}, prvkey, as_dict)
 
     @rpc
     def get_users(self, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getusersmsg", {"colonyname": colonyname}, prvkey, _list)
+        return Call("getusersmsg", {"colonyname": colonyname}, prvkey, as_list)
 
     @rpc
     def get_user(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getusermsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
+        return Call("getusermsg", {"colonyname": colonyname, "name": name}, prvkey, as_dict)
 
     @rpc
     def get_user_by_id(self, colonyname: str, userid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getuserbyidmsg", {"colonyname": colonyname, "userid": userid}, prvkey, _dict)
+        return Call("getuserbyidmsg", {"colonyname": colonyname, "userid": userid}, prvkey, as_dict)
 
     @rpc
     def remove_user(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removeusermsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
+        return Call("removeusermsg", {"colonyname": colonyname, "name": name}, prvkey, as_dict)
 
     @rpc
     def change_user_id(self, colonyname: str, userid: str, prvkey: str) -> Call[AttrDict]:
         """Rotate the calling user's key: from now on ``userid`` (the new key's id) is this user."""
-        return Call("changeuseridmsg", {"colonyname": colonyname, "userid": userid}, prvkey, _dict)
+        return Call("changeuseridmsg", {"colonyname": colonyname, "userid": userid}, prvkey, as_dict)
 
     @rpc
     def change_executor_id(self, colonyname: str, executorid: str, prvkey: str) -> Call[AttrDict]:
         """Rotate the calling executor's key; the processes it runs follow it to ``executorid``."""
-        return Call("changeexecutoridmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, _dict)
+        return Call("changeexecutoridmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, as_dict)
 
     # -- locations ---------------------------------------------------------------------------------------------------
 
@@ -600,19 +465,19 @@ class ColoniesAPI:
         """Add a named place (colony owner); executors and processes refer to it by ``name``."""
         location = {"locationid": locationid, "name": name, "colonyname": colonyname, "description": description,
                     "long": float(long), "lat": float(lat)}  # fmt: skip
-        return Call("addlocationmsg", {"location": location}, prvkey, _dict)
+        return Call("addlocationmsg", {"location": location}, prvkey, as_dict)
 
     @rpc
     def get_locations(self, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getlocationsmsg", {"colonyname": colonyname}, prvkey, _list)
+        return Call("getlocationsmsg", {"colonyname": colonyname}, prvkey, as_list)
 
     @rpc
     def get_location(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getlocationmsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
+        return Call("getlocationmsg", {"colonyname": colonyname, "name": name}, prvkey, as_dict)
 
     @rpc
     def remove_location(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removelocationmsg", {"colonyname": colonyname, "name": name}, prvkey, _dict)
+        return Call("removelocationmsg", {"colonyname": colonyname, "name": name}, prvkey, as_dict)
 
     # -- crons and generators (sent as pycolonies sends them; a server without them answers 403) ----------------------
 
@@ -629,91 +494,91 @@ class ColoniesAPI:
                 "workflowspec": json.dumps(workflow_json(workflow))}  # fmt: skip
         # QUIRK(python-sdk.md §4.5): pycolonies misspells the key; sent too so its servers see the same message.
         cron["waitforprevprocessgrap"] = wait
-        return Call("addcronmsg", {"cron": cron}, prvkey, _dict)
+        return Call("addcronmsg", {"cron": cron}, prvkey, as_dict)
 
     @rpc
     def get_cron(self, cronid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getcronmsg", {"cronid": cronid}, prvkey, _dict)
+        return Call("getcronmsg", {"cronid": cronid}, prvkey, as_dict)
 
     @rpc
     def get_crons(self, colonyname: str, count: int, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getcronsmsg", {"colonyname": colonyname, "count": count}, prvkey, _list)
+        return Call("getcronsmsg", {"colonyname": colonyname, "count": count}, prvkey, as_list)
 
     @rpc
     def del_cron(self, cronid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removecronmsg", {"all": False, "cronid": cronid}, prvkey, _dict)
+        return Call("removecronmsg", {"all": False, "cronid": cronid}, prvkey, as_dict)
 
     @rpc
     def run_cron(self, cronid: str, prvkey: str) -> Call[Any]:
-        return Call("runcronmsg", {"cronid": cronid}, prvkey, _any)
+        return Call("runcronmsg", {"cronid": cronid}, prvkey, as_any)
 
     @rpc
     def get_cron_runs(self, cronid: str, prvkey: str, count: int = 20) -> Call[list[AttrDict]]:
         """The cron's recent firings, newest first: the workflow each started, when it was due and fired, why."""
-        return Call("getcronrunsmsg", {"cronid": cronid, "count": count}, prvkey, _list)
+        return Call("getcronrunsmsg", {"cronid": cronid, "count": count}, prvkey, as_list)
 
     @rpc
     def get_generators(self, colonyname: str, prvkey: str, count: int = 100) -> Call[list[AttrDict]]:
-        return Call("getgeneratorsmsg", {"colonyname": colonyname, "count": count}, prvkey, _list)
+        return Call("getgeneratorsmsg", {"colonyname": colonyname, "count": count}, prvkey, as_list)
 
     @rpc
     def get_generator(self, generatorid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getgeneratormsg", {"generatorid": generatorid}, prvkey, _dict)
+        return Call("getgeneratormsg", {"generatorid": generatorid}, prvkey, as_dict)
 
     @rpc
     def add_generator(self, generator: Mapping[str, Any], prvkey: str) -> Call[AttrDict]:
-        return Call("addgeneratormsg", {"generator": dict(generator)}, prvkey, _dict)
+        return Call("addgeneratormsg", {"generator": dict(generator)}, prvkey, as_dict)
 
     @rpc
     def remove_generator(self, generatorid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("removegeneratormsg", {"generatorid": generatorid}, prvkey, _dict)
+        return Call("removegeneratormsg", {"generatorid": generatorid}, prvkey, as_dict)
 
     @rpc
     def pack_generator(self, generatorid: str, arg: str, prvkey: str) -> Call[AttrDict]:
         """Queue ``arg``; every ``trigger`` args (or what waited ``timeout`` s) become the args of one workflow."""
-        return Call("packgeneratormsg", {"generatorid": generatorid, "arg": arg}, prvkey, _dict)
+        return Call("packgeneratormsg", {"generatorid": generatorid, "arg": arg}, prvkey, as_dict)
 
     @rpc
     def resolve_generator(self, colonyname: str, generatorname: str, prvkey: str) -> Call[AttrDict]:
-        return Call("resolvegeneratormsg", {"colonyname": colonyname, "generatorname": generatorname}, prvkey, _dict)
+        return Call("resolvegeneratormsg", {"colonyname": colonyname, "generatorname": generatorname}, prvkey, as_dict)
 
     @rpc
     def get_generator_runs(self, generatorid: str, prvkey: str, count: int = 20) -> Call[list[AttrDict]]:
         """The workflows the generator started, newest first, with how many args each took and why."""
-        return Call("getgeneratorrunsmsg", {"generatorid": generatorid, "count": count}, prvkey, _list)
+        return Call("getgeneratorrunsmsg", {"generatorid": generatorid, "count": count}, prvkey, as_list)
 
     # -- snapshots and file metadata (the S3 transfers of pycolonies are not implemented) --------------------------
 
     @rpc
     def create_snapshot(self, colonyname: str, label: str, name: str, prvkey: str) -> Call[AttrDict]:
         return Call(
-            "createsnapshotmsg", {"colonyname": colonyname, "label": label, "name": name}, prvkey, _dict
+            "createsnapshotmsg", {"colonyname": colonyname, "label": label, "name": name}, prvkey, as_dict
         )
 
     @rpc
     def get_snapshots(self, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getsnapshotsmsg", {"colonyname": colonyname}, prvkey, _list)
+        return Call("getsnapshotsmsg", {"colonyname": colonyname}, prvkey, as_list)
 
     @rpc
     def get_snapshot_by_name(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
         msg = {"colonyname": colonyname, "snapshotid": "", "name": name}
-        return Call("getsnapshotmsg", msg, prvkey, _dict)
+        return Call("getsnapshotmsg", msg, prvkey, as_dict)
 
     @rpc
     def get_snapshot_by_id(self, colonyname: str, snapshotid: str, prvkey: str) -> Call[AttrDict]:
         msg = {"colonyname": colonyname, "snapshotid": snapshotid, "name": ""}
-        return Call("getsnapshotmsg", msg, prvkey, _dict)
+        return Call("getsnapshotmsg", msg, prvkey, as_dict)
 
     @rpc
     def get_files(self, label: str, colonyname: str, prvkey: str) -> Call[list[AttrDict]]:
-        return Call("getfilesmsg", {"colonyname": colonyname, "label": label}, prvkey, _list)
+        return Call("getfilesmsg", {"colonyname": colonyname, "label": label}, prvkey, as_list)
 
     @rpc
     def get_file_labels(
         self, colonyname: str, prvkey: str, name: str = "", exact: bool = False
     ) -> Call[list[AttrDict]]:
         return Call(
-            "getfilelabelsmsg", {"colonyname": colonyname, "name": name, "exact": exact}, prvkey, _list
+            "getfilelabelsmsg", {"colonyname": colonyname, "name": name, "exact": exact}, prvkey, as_list
         )
 
     @rpc
@@ -725,7 +590,7 @@ class ColoniesAPI:
         if fileid is not None and filename is not None:
             raise ValueError("fileid and filename are mutually exclusive")
         msg = {"colonyname": colonyname, "fileid": fileid, "label": label, "name": filename, "latest": latest}
-        return Call("getfilemsg", msg, prvkey, _list)
+        return Call("getfilemsg", msg, prvkey, as_list)
 
     # -- channels --------------------------------------------------------------------------------------------------
 
@@ -738,40 +603,40 @@ class ColoniesAPI:
         data = payload.encode("utf-8") if isinstance(payload, str) else bytes(payload)
         msg = {"processid": processid, "name": channel_name, "sequence": sequence, "inreplyto": in_reply_to,
                "payload": list(data), "payloadtype": payload_type}  # fmt: skip
-        return Call("channelappendmsg", msg, prvkey, _any)
+        return Call("channelappendmsg", msg, prvkey, as_any)
 
     @rpc
     def channel_read(
         self, processid: str, channel_name: str, after_seq: int, limit: int, prvkey: str
     ) -> Call[list[AttrDict]]:
         msg = {"processid": processid, "name": channel_name, "afterseq": after_seq, "limit": limit}
-        return Call("channelreadmsg", msg, prvkey, _channel_entries)
+        return Call("channelreadmsg", msg, prvkey, as_channel_entries)
 
     # -- blueprints ------------------------------------------------------------------------------------------------
 
     @rpc
     def add_blueprint_definition(self, definition: Mapping[str, Any], prvkey: str) -> Call[Any]:
-        return Call("addblueprintdefinitionmsg", {"blueprintdefinition": dict(definition)}, prvkey, _any)
+        return Call("addblueprintdefinitionmsg", {"blueprintdefinition": dict(definition)}, prvkey, as_any)
 
     @rpc
     def get_blueprint_definition(self, colony_name: str, name: str, prvkey: str) -> Call[Any]:
-        return Call("getblueprintdefinitionmsg", {"colonyname": colony_name, "name": name}, prvkey, _any)
+        return Call("getblueprintdefinitionmsg", {"colonyname": colony_name, "name": name}, prvkey, as_any)
 
     @rpc
     def get_blueprint_definitions(self, colony_name: str, prvkey: str) -> Call[Any]:
-        return Call("getblueprintdefinitionsmsg", {"colonyname": colony_name}, prvkey, _any)
+        return Call("getblueprintdefinitionsmsg", {"colonyname": colony_name}, prvkey, as_any)
 
     @rpc
     def remove_blueprint_definition(self, colony_name: str, name: str, prvkey: str) -> Call[Any]:
-        return Call("removeblueprintdefinitionmsg", {"namespace": colony_name, "name": name}, prvkey, _any)
+        return Call("removeblueprintdefinitionmsg", {"namespace": colony_name, "name": name}, prvkey, as_any)
 
     @rpc
     def add_blueprint(self, blueprint: Mapping[str, Any], prvkey: str) -> Call[Any]:
-        return Call("addblueprintmsg", {"blueprint": dict(blueprint)}, prvkey, _any)
+        return Call("addblueprintmsg", {"blueprint": dict(blueprint)}, prvkey, as_any)
 
     @rpc
     def get_blueprint(self, colony_name: str, name: str, prvkey: str) -> Call[Any]:
-        return Call("getblueprintmsg", {"namespace": colony_name, "name": name}, prvkey, _any)
+        return Call("getblueprintmsg", {"namespace": colony_name, "name": name}, prvkey, as_any)
 
     @rpc
     def get_blueprints(
@@ -782,30 +647,30 @@ class ColoniesAPI:
             msg["kind"] = kind
         if location:
             msg["locationname"] = location
-        return Call("getblueprintsmsg", msg, prvkey, _any)
+        return Call("getblueprintsmsg", msg, prvkey, as_any)
 
     @rpc
     def update_blueprint(
         self, blueprint: Mapping[str, Any], prvkey: str, force_generation: bool = False
     ) -> Call[Any]:
         msg = {"blueprint": dict(blueprint), "forcegeneration": force_generation}
-        return Call("updateblueprintmsg", msg, prvkey, _any)
+        return Call("updateblueprintmsg", msg, prvkey, as_any)
 
     @rpc
     def remove_blueprint(self, colony_name: str, name: str, prvkey: str) -> Call[Any]:
-        return Call("removeblueprintmsg", {"namespace": colony_name, "name": name}, prvkey, _any)
+        return Call("removeblueprintmsg", {"namespace": colony_name, "name": name}, prvkey, as_any)
 
     @rpc
     def update_blueprint_status(
         self, colony_name: str, name: str, status: Mapping[str, Any], prvkey: str
     ) -> Call[Any]:
         msg = {"colonyname": colony_name, "blueprintname": name, "status": dict(status)}
-        return Call("updateblueprintstatusmsg", msg, prvkey, _any)
+        return Call("updateblueprintstatusmsg", msg, prvkey, as_any)
 
     @rpc
     def reconcile_blueprint(self, colony_name: str, name: str, prvkey: str, force: bool = False) -> Call[Any]:
         return Call(
-            "reconcileblueprintmsg", {"namespace": colony_name, "name": name, "force": force}, prvkey, _any
+            "reconcileblueprintmsg", {"namespace": colony_name, "name": name, "force": force}, prvkey, as_any
         )
 
     @rpc
@@ -813,4 +678,4 @@ class ColoniesAPI:
         msg: dict[str, Any] = {"blueprintid": blueprint_id}
         if limit is not None:
             msg["limit"] = limit
-        return Call("getblueprinthistorymsg", msg, prvkey, _any)
+        return Call("getblueprinthistorymsg", msg, prvkey, as_any)

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any, Self, TypeVar
 
 from ..exceptions import ColoniesConnectionError, ColoniesError
-from .api import WAIT_MARGIN, Call, ColoniesAPI, parse_frame, subscribe_frame
+from .api import ColoniesAPI
+from .calls import WAIT_MARGIN, Call, SyncSender
+from .frames import parse_frame, subscribe_frame
 from .models import Process
 from .transport import ColoniesConfigError, RPCClient, Verify, _env_flag, verify_from_env
 
@@ -16,7 +18,7 @@ __all__ = ["Colonies", "ColoniesConfigError", "colonies_client"]
 T = TypeVar("T")
 
 
-class Colonies(ColoniesAPI):
+class Colonies(SyncSender, ColoniesAPI):
     """A blocking client for one Colonies server; every RPC method is listed on ``ColoniesAPI``.
 
     Parameters
