@@ -224,6 +224,7 @@ def test_developing_an_executor_runs_as_written(tmp_path: Path) -> None:
         "│ Successful │ 4.0",  # the workflow node averaging its parents' outputs
         "ZeroDivisionError: float division by zero",  # a failed process and its log
         "Maximum execution time limit exceeded",  # maxexectime with no retries left
-        "Unregistered",  # the self-registered executor removed itself
     ):
         assert expected in text, f"{expected!r} missing from the session:\n{text[-3000:]}"
+    listing = text[text.rindex("Last heard"):]  # the last executor table
+    assert "wordcount-1" in listing and "greeter-" not in listing  # the self-registered executor removed itself

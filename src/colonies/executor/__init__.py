@@ -16,7 +16,8 @@ shutdown.
 """
 
 from .context import ProcessContext
-from .executor import SHUTDOWN_ERROR, Executor, error_text, to_output
+from .executor import SHUTDOWN_ERROR, Executor
+from .functions import error_text, to_output
 from .process import Process, to_process
 
 __all__ = ["SHUTDOWN_ERROR", "Executor", "Process", "ProcessContext", "error_text", "to_output", "to_process"]

@@ -49,31 +49,28 @@ lease. A second signal (or ``stop(now=True)``) skips the rest of the grace perio
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import functools
-import inspect
 import logging
 import os
 import sys
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar, overload
 
-import orjson
 
 from .. import crypto
-from ..client.models import AttrDict
 from ..client.transport import AsyncRPCClient, verify_from_env
 from ..envelope import new_nonce
 from ..exceptions import ColoniesError
 from ..keys import make_undumpable, scrub_initial_environment, take_key
 from .api import ExecutorAPI
 from .context import LogSink, ProcessContext, StdoutRouter, current_sink
-from .process import Process, to_process
+from .functions import Aborted, Expired, Failed, Function, call_function
+from .process import to_process
+from .registration import Registration
 from .retry import Backoff, is_transient, landed
 from .signals import install_signal_handlers
 
@@ -86,91 +83,8 @@ T = TypeVar("T")
 SHUTDOWN_ERROR = "executor shutting down"
 
 
-def to_output(value: Any) -> list[Any]:
-    """A function's return value as a process output list."""
-    if value is None:
-        return []
-    if isinstance(value, list):
-        return value
-    if isinstance(value, tuple):
-        return list(value)
-    return [value]
-
-
-def error_text(exc: BaseException) -> str:
-    """``"ValueError: bad input"`` – what a failed process's ``errors`` entry says."""
-    message = str(exc)
-    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-
-
-@dataclass(frozen=True)
-class Function:
-    """A registered function and how to call it."""
-
-    name: str
-    fn: Callable[..., Any]
-    is_async: bool
-    wants_process: bool
-    wants_ctx: bool
-    description: str = ""
-
-    @classmethod
-    def of(cls, name: str, fn: Callable[..., Any], description: str = "") -> Function:
-        try:
-            params = inspect.signature(fn).parameters
-        except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
-            params = {}  # type: ignore[assignment]
-        named = {p.name for p in params.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-        is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(type(fn).__call__)
-        doc = description or (inspect.getdoc(fn) or "").split("\n", 1)[0]
-        return cls(name, fn, is_async, "process" in named, "ctx" in named, doc)
-
-
-def _in_thread(loop: asyncio.AbstractEventLoop, call: Callable[[], T], name: str) -> asyncio.Future[T]:
-    """Run ``call`` in a new daemon thread; its result or exception lands in the returned future (unless the
-    future was cancelled meanwhile, i.e. the run was given up)."""
-    future: asyncio.Future[T] = loop.create_future()
-
-    def deliver(value: Any, error: BaseException | None) -> None:
-        if future.done():
-            return
-        if error is None:
-            future.set_result(value)
-        else:
-            future.set_exception(error)
-
-    def target() -> None:
-        value: Any = None
-        error: BaseException | None = None
-        try:
-            value = call()
-        except StopIteration as exc:  # a future refuses to hold StopIteration
-            error = RuntimeError(f"StopIteration: {exc}")
-        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-            error = exc
-        try:
-            loop.call_soon_threadsafe(deliver, value, error)
-        except RuntimeError:  # the executor already stopped: nobody waits for this result
-            pass
-
-    threading.Thread(target=target, name=name, daemon=True).start()
-    return future
-
-
 class _Stopped(Exception):
     """A stop was requested while waiting."""
-
-
-class _Expired(Exception):
-    """The process's maxexectime passed before the function returned."""
-
-
-class _Aborted(Exception):
-    """The shutdown grace period ended before the function returned."""
-
-
-class _Failed(Exception):
-    """The run failed; the message is the process's error text."""
 
 
 @dataclass
@@ -179,7 +93,7 @@ class _Running:
     abort: asyncio.Future[None]
 
 
-class Executor:
+class Executor(Registration):
     """Serves registered Python functions to a colony.
 
     Parameters
@@ -535,84 +449,6 @@ class Executor:
             if await self._sleep_or_stop(delay):
                 return False
 
-    # -- registration -----------------------------------------------------------------------------------------------
-
-    async def _register(self) -> bool:
-        if self.self_register:
-            return await self._retrying("self-registration", self._add_and_approve, retry_forbidden=False)
-        return await self._retrying("executor look-up", self._look_up_self, retry_forbidden=True)
-
-    async def _add_and_approve(self) -> None:
-        """Self-registration: add this executor and approve it, both signed with the colony key."""
-        if not self._added:
-            executor = {"executorid": self.executorid, "executortype": self.executortype,
-                        "executorname": self.executorname, "colonyname": self.colonyname,
-                        "locationname": self.locationname, "capabilities": self.capabilities}  # fmt: skip
-            attempted, self._add_attempted = self._add_attempted, True
-            try:
-                await self._api.add_executor(executor)
-            except ColoniesError as exc:
-                if not (exc.status == 400 and "already exists" in exc.message):
-                    raise
-                if not attempted:
-                    raise ColoniesError(f"{exc.message}; choose another executor name (or let the executor "
-                                        "generate one)", 400) from None  # fmt: skip
-                # An earlier attempt reached the server although its reply was lost.
-                log.warning("assuming executor %s was added by an earlier attempt", self.executorname)
-            self._added = True
-            log.info(
-                "added executor %s (%s) to colony %s", self.executorname, self.executorid, self.colonyname
-            )
-        await self._api.approve_executor(self.executorname)
-        # Registered: the colony owner's key is no longer needed, so a job that reads our memory cannot find it.
-        self.colony_prvkey = self._api.colony_prvkey = None
-
-    async def _look_up_self(self) -> None:
-        """Private-key mode: learn our name and type from the record the colony owner made."""
-        record = await self._api.get_executor_by_id(self.executorid)
-        name, etype = record.get("executorname", ""), record.get("executortype", "")
-        if self.executorname and self.executorname != name:
-            log.warning(
-                "executor name %r given, but this key belongs to %r; using %r", self.executorname, name, name
-            )
-        if self.executortype and self.executortype != etype:
-            log.warning("executor type %r given, but %s is registered as %r; the server assigns by %r",
-                        self.executortype, name, etype, etype)  # fmt: skip
-        self.executorname, self.executortype = name, etype
-
-    async def _register_functions(self) -> bool:
-        return await self._retrying("function registration", self._add_functions, retry_forbidden=True)
-
-    async def _add_functions(self) -> None:
-        existing = {f.get("funcname") for f in await self._api.get_functions(self.executorname)}
-        for name, func in self._functions.items():
-            if name in existing:
-                continue
-            try:
-                await self._api.add_function(self.executorname, name, func.description)
-            except ColoniesError as exc:
-                if exc.status != 400:  # 400: already registered (e.g. by an earlier run)
-                    raise
-                log.debug("function %s not added: %s", name, exc)
-
-    async def _unregister(self) -> None:
-        """Self-registration: remove ourselves (state UNREGISTERED; the server requeues anything still ours)."""
-        backoff = Backoff(self.backoff_initial, self.backoff_cap)
-        for attempt in range(5):
-            try:
-                if self._api.colony_prvkey:
-                    await self._api.remove_executor(self.executorname)
-                else:
-                    await self._api.remove_self(self.executorname)
-                self._added = False
-                log.info("removed executor %s from colony %s", self.executorname, self.colonyname)
-                return
-            except ColoniesError as exc:
-                if not is_transient(exc) or attempt == 4:
-                    log.warning("could not remove executor %s: %s", self.executorname, exc)
-                    return
-                await asyncio.sleep(backoff.next())
-
     # -- the work loop ----------------------------------------------------------------------------------------------
 
     async def _work_loop(self) -> None:
@@ -702,70 +538,22 @@ class Executor:
         out: list[Any] = []
         errors: list[str] | None = None
         try:
-            out = await self._execute(funcname, spec, process, ctx, running.abort)
-        except _Expired as exc:
+            out = await call_function(self._functions.get(funcname), funcname, spec, process, ctx, running.abort)
+        except Expired as exc:
             sink.discard()
             message = (f"process {pid} ({funcname}) exceeded maxexectime {exc} s; not closed, the server retries "
                        "or fails it")  # fmt: skip
             log.warning(message, extra=extra)
             await self._executor_log(message)
             return
-        except _Aborted:
+        except Aborted:
             errors = [SHUTDOWN_ERROR]
-        except _Failed as exc:
+        except Failed as exc:
             errors = [str(exc)]
         finally:
             self._running_procs.pop(pid, None)
         await sink.flush()
         await self._finish(pid, funcname, out, errors, lease)
-
-    async def _execute(self, funcname: str, spec: dict[str, Any], process: Process | AttrDict, ctx: ProcessContext,
-                       abort: asyncio.Future[None]) -> list[Any]:  # fmt: skip
-        """Call the function; returns the output list or raises _Failed, _Expired or _Aborted."""
-        func = self._functions.get(funcname)
-        if func is None:
-            raise _Failed(f"Unsupported funcname {funcname}")
-        args, kwargs = list(spec.get("args") or []), dict(spec.get("kwargs") or {})
-        if func.wants_process:
-            kwargs["process"] = process
-        if func.wants_ctx:
-            kwargs["ctx"] = ctx
-        maxexectime = spec.get("maxexectime", -1)
-        timeout = float(maxexectime) if isinstance(maxexectime, (int, float)) and maxexectime > 0 else None
-        loop = asyncio.get_running_loop()
-        work: asyncio.Future[Any]
-        if func.is_async:
-            try:
-                work = asyncio.ensure_future(func.fn(*args, **kwargs))
-            except Exception as exc:  # noqa: BLE001 - wrong arguments fail at call time
-                ctx.log("".join(traceback.format_exception(exc)))
-                raise _Failed(error_text(exc)) from None
-        else:
-            call = functools.partial(contextvars.copy_context().run, func.fn, *args, **kwargs)
-            work = _in_thread(loop, call, f"colonies-{funcname}-{ctx.processid[:8]}")
-        try:
-            done, _ = await asyncio.wait({work, abort}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            work.cancel()
-            ctx._cancel()
-            raise
-        if work in done:
-            try:
-                value = work.result()
-            except BaseException as exc:  # noqa: BLE001 - whatever the function raised fails the process
-                ctx.log("".join(traceback.format_exception(exc)))
-                raise _Failed(error_text(exc)) from None
-            out = to_output(value)
-            try:
-                orjson.dumps(out)
-            except TypeError as exc:
-                raise _Failed(f"Output is not JSON serializable: {exc}") from None
-            return out
-        work.cancel()  # an async function is cancelled; a thread cannot be, it sees ctx.cancelled
-        ctx._cancel()
-        if abort in done:
-            raise _Aborted
-        raise _Expired(maxexectime)
 
     async def _finish(self, pid: str, funcname: str, out: list[Any], errors: list[str] | None, lease: str) -> None:
         """Close the process, retrying while the server is away; give up on refusal (e.g. requeued meanwhile)."""
