@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..crypto import CryptoError, id_from_prvkey
+from ..schedule import ScheduleError, time_zone
 from ..server.origins import is_loopback_bind
 from ..settings import DEV_COLONY_PRVKEY, DEV_SERVER_PRVKEY, Settings
 from .context import CLIError, get_config
@@ -159,6 +160,10 @@ def server_start(
     settings = Settings.from_env(host=host, port=port, db_url=db, server_id=sid, max_body_bytes=max_body,
                                  tls_cert=tls_cert, tls_key=tls_key, cors_origins=cors_origin or None)  # fmt: skip
     check_tls(settings.tls_cert, settings.tls_key)
+    try:
+        time_zone(settings.cron_tz)
+    except ScheduleError as exc:
+        raise CLIError(f"COLONIES_CRON_TZ: {exc}") from None
     if not allow_well_known:
         refuse_dev_setup(sid, settings.db_url)
     if not settings.tls and not is_loopback_bind(settings.host):
