@@ -42,3 +42,14 @@ def parse_rfc3339_ns(text: str) -> int:
     main, _, frac = text[:-1].partition(".")
     secs = calendar.timegm(time.strptime(main, "%Y-%m-%dT%H:%M:%S"))
     return secs * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 10.0) -> Any:
+    """The first truthy value ``predicate()`` returns within ``timeout`` seconds (polled every 50 ms)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("condition not met in time")

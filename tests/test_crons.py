@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from conftest import PG_URL, Colony, Server, create_colony, fresh_database, new_identity, start_server
+from sched_helpers import eventually
 
 from colonies.exceptions import ColoniesError
 
@@ -32,14 +33,6 @@ def runs(colony: Colony, cronid: str, count: int = 100) -> list[dict[str, Any]]:
     return colony.call("getcronrunsmsg", {"cronid": cronid, "count": count}, colony.user)
 
 
-def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def parse(text: str) -> int:
@@ -156,18 +149,18 @@ def test_runcron_starts_now_and_leaf_outputs_feed_the_next_run(colony: Colony) -
 
 def test_waitforprev_holds_until_the_previous_workflow_ends(colony: Colony) -> None:
     cron = add_cron(colony, cronexpression="* * * * * *", waitforprevprocessgraph=True)
-    first = wait_for(lambda: runs(colony, cron["cronid"]))
+    first = eventually(lambda: runs(colony, cron["cronid"]))
     time.sleep(2.5)  # ticks pass while the first workflow waits: nothing else starts
     assert len(runs(colony, cron["cronid"])) == 1
     held = colony.call("getcronmsg", {"cronid": cron["cronid"]}, colony.user)
     assert parse(held["nextrun"]) < time.time_ns()  # not advanced while held
     # Cancelling the previous workflow releases the cron (the original blocks forever on a cancelled one).
     colony.call("cancelprocessgraphmsg", {"processgraphid": first[0]["processgraphid"]}, colony.user)
-    second = wait_for(lambda: len(runs(colony, cron["cronid"])) >= 2 and runs(colony, cron["cronid"]), 3)
+    second = eventually(lambda: len(runs(colony, cron["cronid"])) >= 2 and runs(colony, cron["cronid"]), 3)
     assert "waiting" in second[0]["reason"] and len(second) == 2  # one run for all the ticks missed
     proc = colony.assign()
     colony.close(proc["processid"], ["done"])  # the second ends successfully: the third follows on its tick
-    wait_for(lambda: len(runs(colony, cron["cronid"])) >= 3, 3)
+    eventually(lambda: len(runs(colony, cron["cronid"])) >= 3, 3)
     colony.call("removecronmsg", {"cronid": cron["cronid"]}, colony.user)
 
 
@@ -200,7 +193,7 @@ def test_a_server_down_over_its_schedule_fires_once_when_it_is_back(make_server:
     server = make_server()
     colony = create_colony(server)
     cron = add_cron(colony, cronexpression="* * * * * *")
-    wait_for(lambda: runs(colony, cron["cronid"]))
+    eventually(lambda: runs(colony, cron["cronid"]))
     server.kill()
     time.sleep(3.5)  # three ticks or more pass while no server runs
     server.restart()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import PG_URL, Colony, Server, create_colony, fresh_database, new_identity, start_server
+from sched_helpers import eventually
 
 from colonies.client import RPCClient
 from colonies.exceptions import ColoniesError
@@ -50,14 +51,6 @@ def root_args(colony: Colony, graphid: str) -> list[Any]:
     return list(specs["a"]["args"])
 
 
-def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
 
 
 def test_trigger_ten_with_95_args_starts_nine_at_once_and_a_tenth_after_the_timeout(colony: Colony) -> None:
@@ -68,14 +61,14 @@ def test_trigger_ten_with_95_args_starts_nine_at_once_and_a_tenth_after_the_time
     for arg in args:
         pack(colony, gen["generatorid"], arg)
     packed_at = time.monotonic()
-    nine = wait_for(lambda: len(gen_runs(colony, gen["generatorid"])) >= 9 and gen_runs(colony, gen["generatorid"]))
+    nine = eventually(lambda: len(gen_runs(colony, gen["generatorid"])) >= 9 and gen_runs(colony, gen["generatorid"]))
     assert len(nine) == 9 and all(r["args"] == 10 and r["reason"].startswith("trigger") for r in nine)
     assert time.monotonic() - packed_at < 1.5  # as soon as their batches were full, not after the timeout
     got = colony.call("getgeneratormsg", {"generatorid": gen["generatorid"]}, colony.user)
     assert got["queuesize"] == 5 and not got["lastrun"].startswith("0001") and not got["firstpack"].startswith("0001")
     time.sleep(0.5)
     assert len(gen_runs(colony, gen["generatorid"])) == 9  # the last 5 wait for the timeout
-    runs = wait_for(lambda: len(gen_runs(colony, gen["generatorid"])) == 10 and gen_runs(colony, gen["generatorid"]))
+    runs = eventually(lambda: len(gen_runs(colony, gen["generatorid"])) == 10 and gen_runs(colony, gen["generatorid"]))
     assert time.monotonic() - packed_at >= 1.5
     assert runs[0]["args"] == 5 and runs[0]["reason"].startswith("timeout")
     in_order = [root_args(colony, r["processgraphid"]) for r in reversed(runs)]
@@ -92,7 +85,7 @@ def test_without_a_timeout_a_partial_batch_waits(colony: Colony) -> None:
     time.sleep(1.5)
     assert gen_runs(colony, gen["generatorid"]) == []
     pack(colony, gen["generatorid"], "z")
-    run = wait_for(lambda: gen_runs(colony, gen["generatorid"]), 5)
+    run = eventually(lambda: gen_runs(colony, gen["generatorid"]), 5)
     assert root_args(colony, run[0]["processgraphid"]) == ["x", "y", "z"]
 
 
@@ -175,7 +168,7 @@ def test_the_sdk_names_of_the_original(server: Server, colony: Colony) -> None:
     client.pack_generator(gen.generatorid, "one", key)
     client.pack_generator(gen.generatorid, "two", key)
     assert client.resolve_generator(colony.name, "sdk-gen", key).generatorid == gen.generatorid
-    run = wait_for(lambda: client.get_generator_runs(gen.generatorid, key), 5)
+    run = eventually(lambda: client.get_generator_runs(gen.generatorid, key), 5)
     assert root_args(colony, run[0].processgraphid) == ["one", "two"]
     assert [g.name for g in client.get_generators(colony.name, key)] == ["sdk-gen"]
     assert client.get_generator(gen.generatorid, key).queuesize == 0
@@ -204,7 +197,7 @@ def test_two_replicas_use_each_arg_exactly_once(tmp_path: Any) -> None:
             t.start()
         for t in threads:
             t.join()
-        wait_for(lambda: sum(r["args"] for r in gen_runs(colony, gen["generatorid"])) == len(args), 20)
+        eventually(lambda: sum(r["args"] for r in gen_runs(colony, gen["generatorid"])) == len(args), 20)
         used = Counter(a for r in gen_runs(colony, gen["generatorid"]) for a in root_args(colony, r["processgraphid"]))
     finally:
         for srv in servers:
@@ -217,10 +210,10 @@ def test_an_arg_packed_long_after_the_last_run_waits_its_own_timeout(colony: Col
     gen = add_generator(colony, trigger=2, timeout=2)
     pack(colony, gen["generatorid"], "a")
     pack(colony, gen["generatorid"], "b")
-    wait_for(lambda: gen_runs(colony, gen["generatorid"]), 5)
+    eventually(lambda: gen_runs(colony, gen["generatorid"]), 5)
     time.sleep(2.5)  # longer than the timeout since that run
     pack(colony, gen["generatorid"], "late")
     time.sleep(1.0)
     assert len(gen_runs(colony, gen["generatorid"])) == 1  # not at once
-    runs = wait_for(lambda: len(gen_runs(colony, gen["generatorid"])) == 2 and gen_runs(colony, gen["generatorid"]), 5)
+    runs = eventually(lambda: len(gen_runs(colony, gen["generatorid"])) == 2 and gen_runs(colony, gen["generatorid"]), 5)
     assert root_args(colony, runs[0]["processgraphid"]) == ["late"]
