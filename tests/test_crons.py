@@ -256,5 +256,5 @@ def test_two_replicas_fire_each_tick_exactly_once_across_a_leader_kill(tmp_path:
     scheduled = sorted(parse(r["scheduled"]) for r in fired)
     assert len(scheduled) == len(set(scheduled)), "a tick fired twice"
     assert all(b - a == 2 * NS for a, b in zip(scheduled, scheduled[1:])), ("a tick was skipped", scheduled)
-    assert 13 <= len(scheduled) <= 16, scheduled
+    assert 13 <= len(scheduled) <= 18, scheduled  # 30 s and the requests around them, on a loaded machine
     assert len({r["processgraphid"] for r in fired}) == len(fired)

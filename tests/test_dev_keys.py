@@ -9,8 +9,10 @@ import re
 import stat
 import subprocess
 import sys
+import time
 from typing import Any
 
+import httpx
 import pytest
 from conftest import free_port
 
@@ -90,14 +92,27 @@ def test_dev_uses_the_published_keys_only_when_asked(tmp_path: Any) -> None:
     assert refused.returncode != 0 and "--insecure-well-known-keys" in refused.stderr
 
 
-def server_start(*args: str, env: dict[str, str] | None = None, wait: float = 3) -> tuple[int | None, str]:
-    """`colonies server start ...`: (exit code or None if still serving after ``wait`` s, stderr)."""
+def server_start(*args: str, env: dict[str, str] | None = None, wait: float = 30) -> tuple[int | None, str]:
+    """`colonies server start ...`: (exit code, or None once it serves /health, stderr). Waits for one or the other
+    (up to ``wait`` s), not for a fixed time, so a loaded machine gives the same answer."""
+    port = args[args.index("--port") + 1]
     proc = subprocess.Popen([*COLONIES, "server", "start", *args], env=env or clean_env(),
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    try:
-        code = proc.wait(timeout=wait)
-    except subprocess.TimeoutExpired:
-        code = None
+    code: int | None = None
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            break
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.05)
+    else:
+        raise AssertionError(f"server start neither served nor exited within {wait} s")
+    if code is None:
         proc.terminate()
     _, err = proc.communicate(timeout=10)
     return code, err
