@@ -98,6 +98,34 @@ PG_URL = os.environ.get("COLONIES_TEST_PG_URL", "")
 BACKENDS = ["sqlite", "postgres"] if PG_URL else ["sqlite"]
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Say which databases the server tests run on, and why one is left out: the count of tests depends on it.
+    Written as a line of its own, so ``-q`` (make test), which drops pytest's header, shows it too."""
+    if PG_URL:
+        line = "colonies backends: sqlite and postgres (COLONIES_TEST_PG_URL is set)"
+    else:
+        line = ("colonies backends: sqlite only; set COLONIES_TEST_PG_URL=postgresql://user@host/db to run the "
+                "server tests on PostgreSQL too (about twice as many tests; .ci/run sets it)")
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(line)
+
+
+#: PostgreSQL schemas this session made; any a test left behind is dropped at the end (pytest_sessionfinish).
+_SCHEMAS: set[str] = set()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Leave the shared PostgreSQL database as it was: drop what this session's tests made and did not drop."""
+    if not PG_URL or not _SCHEMAS:
+        return
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as conn:
+        for schema in sorted(_SCHEMAS):
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
 def fresh_database(backend: str, tmp_dir: str) -> str:
     """A database URL nobody else uses: a SQLite file, or a new PostgreSQL schema in COLONIES_TEST_PG_URL."""
     if backend == "sqlite":
@@ -107,6 +135,7 @@ def fresh_database(backend: str, tmp_dir: str) -> str:
     schema = f"test_{os.urandom(6).hex()}"
     with psycopg.connect(PG_URL, autocommit=True, connect_timeout=10) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
+    _SCHEMAS.add(schema)
     sep = "&" if "?" in PG_URL else "?"
     return f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
 

@@ -335,6 +335,15 @@ WRONG_TYPES: list[tuple[str, Callable[[Colony], dict[str, Any]], str]] = [
         lambda c: {"attribute": {"targetid": rnd_id(), "attributetype": "in", "key": "k"}},
         "attributetype",
     ),
+    ("addfilemsg", lambda c: {"file": {"colonyname": c.name, "label": "/a", "name": "b", "size": "5"}}, "size"),
+    (
+        "addfilemsg",
+        lambda c: {"file": {"colonyname": c.name, "name": "b", "ref": {"s3object": {"port": "9000"}}}},
+        "port",
+    ),
+    ("getfilemsg", lambda c: {"colonyname": c.name, "fileid": 5}, "fileid"),
+    ("getfilelabelsmsg", lambda c: {"colonyname": c.name, "name": "/a", "exact": "yes"}, "exact"),
+    ("createsnapshotmsg", lambda c: {"colonyname": c.name, "label": ["/a"], "name": "s"}, "label"),
 ]
 
 

@@ -484,3 +484,20 @@ def test_location_commands(cli: CLI) -> None:
     cli.run("location", "remove", "--name", "lumi")
     assert cli.json("location", "ls") == []
     assert "does not exist" in cli.error("location", "get", "--name", "lumi")
+
+
+def test_assignment_pause_and_cluster_commands(cli: CLI) -> None:
+    """``process pause|resume|status`` as the original CLI names them (also under ``colony``); ``cluster info``."""
+    assert cli.json("process", "status") == {"colonyname": cli.colony.name, "ispaused": False}
+    cli.run("process", "pause")
+    assert cli.json("colony", "status")["ispaused"] is True
+    assert "PAUSED" in cli.run("process", "status").stderr
+    # The status with the colony owner key alone (no member key set).
+    assert cli.json("process", "status", env={"COLONIES_PRVKEY": None})["ispaused"] is True
+    assert "colony assignments are paused" in cli.error("process", "assign", "--timeout", "-1")
+    cli.run("colony", "resume")
+    assert "ACTIVE" in cli.run("process", "status").stderr
+    assert "COLONIES_COLONY_PRVKEY" in cli.error("process", "pause", env={"COLONIES_COLONY_PRVKEY": None})
+    nodes = cli.json("cluster", "info")["nodes"]
+    assert [n["apiport"] for n in nodes] == [cli.server.port]
+    assert str(cli.server.port) in cli.run("cluster", "info").stdout

@@ -174,6 +174,26 @@ def test_maxexectime_kills_the_command_and_leaves_the_process_to_the_server(serv
     assert (result["state"], result["errors"]) == (FAILED, ["Maximum execution time limit exceeded"])
 
 
+def test_cancelling_the_process_on_the_server_kills_the_command(served: Colony) -> None:
+    marker = sleep_marker()
+    pid = submit(served, {"cmd": f"sleep {marker} | sleep {marker}", "docker-image": "ubuntu:20.04"})
+    wait_for(lambda: len(processes_with(marker)), lambda n: n >= 2, 10, what="the command to start")
+    served.call("cancelprocessmsg", {"processid": pid}, served.executor)
+    wait_for(lambda: processes_with(marker), lambda found: not found, 8, what="the command to be killed")
+    assert served.get(pid)["state"] == 4  # cancelled, and not closed again by the executor
+
+
+def test_original_validation_walltime_at_least_maxexectime(served: Colony) -> None:
+    pid = submit(served, {"cmd": "true", "docker-image": "x"}, {"walltime": 5}, maxexectime=30)
+    result = closed(served, pid)
+    assert result["errors"][0] == ("InvalidSpec: conditions.walltime=5 s must be at least maxexectime=30 s: the job "
+                                   "would be killed before the server gives up on it")  # fmt: skip
+    negative = closed(served, submit(served, {"cmd": "true", "docker-image": "x"}, {"processespernode": -1}))
+    assert negative["errors"][0] == "InvalidSpec: conditions.processespernode=-1 must not be negative"
+    two = closed(served, submit(served, {"cmd": "true", "docker-image": "x"}, {"processes-per-node": 2}))
+    assert two["errors"][0].startswith("InvalidSpec: conditions.processespernode=2 cannot be met")
+
+
 def test_gpu_count_beyond_capacity_is_refused_and_not_run(served: Colony, tmp_path: Path) -> None:
     touched = tmp_path / "ran"
     conditions = {"gpu": {"count": 2}}
@@ -371,6 +391,12 @@ class FakeDocker:
 class FakeCtx:
     processid = "d" * 64
     cancelled = False
+    resumed = False
+    stopping = False
+    revoked = False
+
+    def set_attribute(self, key: str, value: str) -> None:
+        raise AssertionError("the docker backend records no attributes")
 
     def __init__(self) -> None:
         self.lines: list[str] = []

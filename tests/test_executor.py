@@ -445,7 +445,7 @@ def test_stop_fails_what_outlives_the_grace_period(colony: Colony) -> None:
         pid = submit(colony, "forever", "grace-type")
         wait_for(lambda: colony.get(pid), lambda p: p["state"] == RUNNING, 10)
         started = time.monotonic()
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 20  # not the function's 30 s (a loaded machine stops slowly)
     result = colony.get(pid)
     assert (result["state"], result["errors"]) == (FAILED, [SHUTDOWN_ERROR])
 

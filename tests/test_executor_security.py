@@ -166,6 +166,7 @@ while [ "$#" -gt 0 ] && [ "$1" != "-c" ]; do shift; done; exec /bin/sh -c "$2"
 
 class Ctx:
     processid = "d" * 64
+    cancelled = resumed = stopping = revoked = False
 
     def __init__(self) -> None:
         self.lines: list[str] = []

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import hashlib
 import json
 import os
 import random
@@ -168,6 +169,20 @@ class Witness:
                "workflowspec": json.dumps({"colonyname": self.name, "functionspecs": [self.spec(IDLE, "gen")]})}
         self.generator = fz.call("addgeneratormsg", {"generator": gen}, self.user.prvkey)["generatorid"]
         fz.call("packgeneratormsg", {"generatorid": self.generator, "arg": "witness-arg"}, self.user.prvkey)
+        for data in ("witness-1", "witness-2"):
+            added = fz.call("addfilemsg", {"file": file_spec(self.name, "/witness", "w.txt", data)}, ex)
+        self.file = added["fileid"]
+        snap = {"colonyname": self.name, "label": "/witness", "name": "witness-snapshot"}
+        self.fs_snapshot = fz.call("createsnapshotmsg", snap, self.user.prvkey)["snapshotid"]
+        # A blueprint whose reconcile cron never comes due (its first reconcile process waits, of type IDLE).
+        definition = {"kind": "BlueprintDefinition", "metadata": {"name": "witness-def", "colonyname": self.name},
+                      "spec": {"names": {"kind": "Witness"}, "handler": {"executorType": IDLE,
+                                                                        "reconcileInterval": 2**31}}}  # fmt: skip
+        fz.call("addblueprintdefinitionmsg", {"blueprintdefinition": definition}, owner)
+        bp = {"kind": "Witness", "metadata": {"name": "witness-bp", "colonyname": self.name}, "spec": {"n": 1}}
+        self.blueprint = fz.call("addblueprintmsg", {"blueprint": bp}, self.user.prvkey)["blueprintid"]
+        status = {"colonyname": self.name, "blueprintname": "witness-bp", "status": {"ready": 1}}
+        fz.call("updateblueprintstatusmsg", status, ex)
         self.before = self.snapshot()
 
     def spec(self, executortype: str, label: str, nodename: str = "n", deps: list[str] | None = None) -> Any:
@@ -197,6 +212,16 @@ class Witness:
             "cron-runs": ("getcronrunsmsg", {"cronid": self.cron, "count": 100}),
             "generator": ("getgeneratormsg", {"generatorid": self.generator}),
             "generators": ("getgeneratorsmsg", {"colonyname": c, "count": 100}),
+            "file": ("getfilemsg", {"colonyname": c, "fileid": self.file}),
+            "file-revisions": ("getfilemsg", {"colonyname": c, "label": "/witness", "name": "w.txt"}),
+            "files": ("getfilesmsg", {"colonyname": c, "label": "/witness"}),
+            "file-labels": ("getfilelabelsmsg", {"colonyname": c, "name": ""}),
+            "fs-snapshot": ("getsnapshotmsg", {"colonyname": c, "snapshotid": self.fs_snapshot}),
+            "fs-snapshots": ("getsnapshotsmsg", {"colonyname": c}),
+            "blueprint-definitions": ("getblueprintdefinitionsmsg", {"colonyname": c}),
+            "blueprints": ("getblueprintsmsg", {"namespace": c}),
+            "blueprint-history": ("getblueprinthistorymsg", {"blueprintid": self.blueprint}),
+            "locations": ("getlocationsmsg", {"colonyname": c}),
         }
         for pid in [self.success, self.failed, self.running, self.waiting, *self.graph_processes]:
             q[f"process-{pid[:8]}"] = ("getprocessmsg", {"processid": pid})
@@ -238,8 +263,23 @@ def spec(nodename: str = "node", executortype: str = IDLE, deps: list[str] | Non
     }  # fmt: skip
 
 
+def file_spec(colonyname: str, label: str, name: str, data: str = "fuzz") -> dict[str, Any]:
+    """A file revision as pycolonies registers it (every key, S3 secrets included: the server drops them)."""
+    return {"fileid": "", "colonyname": colonyname, "label": label, "name": name, "size": len(data),
+            "sequencenr": 1, "checksum": hashlib.sha256(data.encode()).hexdigest(), "checksumalg": "SHA256",
+            "ref": {"protocol": "s3", "s3object": {
+                "server": "s3.local", "port": 9000, "tls": False, "accesskey": "ak", "secretkey": "sk", "region": "",
+                "encryptionkey": "", "encryptionalg": "", "object": "obj", "bucket": "b"}},
+            "added": None}  # fmt: skip
+
+
+#: The schema of the playground's blueprint kinds: typed fields, an enum, array items.
+BLUEPRINT_SCHEMA = {"type": "object", "required": ["replicas"], "properties": {
+    "replicas": {"type": "integer", "enum": [1, 2, 3]}, "tags": {"type": "array", "items": {"type": "string"}}}}
+
 #: Playground resources that go with its processes.
-PROCESS_RESOURCES = frozenset({"waiting", "running", "lease", "graph", "idle_graph", "attribute", "log"})
+PROCESS_RESOURCES = frozenset({"waiting", "running", "lease", "graph", "idle_graph", "attribute", "log",
+                               "channel_process"})
 
 
 class Playground:
@@ -326,9 +366,44 @@ class Playground:
         elif what == "location":
             loc = {"colonyname": self.name, "name": f"loc-{os.urandom(4).hex()}", "long": 1.0, "lat": 2.0}
             value = fz.call("addlocationmsg", {"location": loc}, self.owner.prvkey)["name"]
+        elif what == "file":
+            value = fz.call("addfilemsg", {"file": file_spec(self.name, "/fuzz", "f.txt")}, user)["fileid"]
+        elif what == "snapshot":
+            self.need("file")
+            snap = {"colonyname": self.name, "label": "/fuzz", "name": f"snap-{os.urandom(4).hex()}"}
+            value = fz.call("createsnapshotmsg", snap, user)["snapshotid"]
+        elif what == "snapshot_name":
+            sid = self.need("snapshot")
+            value = fz.call("getsnapshotmsg", {"colonyname": self.name, "snapshotid": sid}, user)["name"]
         elif what == "generator_name":
             gid = self.need("generator")
             value = fz.call("getgeneratormsg", {"generatorid": gid}, user)["name"]
+        elif what in ("blueprint_definition", "spare_definition"):  # reconciled by IDLE executors: nobody
+            kind = f"Kind{os.urandom(4).hex()}"
+            definition = {"kind": "BlueprintDefinition", "metadata": {"name": kind.lower(), "colonyname": self.name},
+                          "spec": {"names": {"kind": kind}, "schema": BLUEPRINT_SCHEMA,
+                                   "handler": {"executorType": IDLE, "reconcileInterval": 3600}}}  # fmt: skip
+            fz.call("addblueprintdefinitionmsg", {"blueprintdefinition": definition}, self.owner.prvkey)
+            if what == "blueprint_definition":
+                self.cache["blueprint_kind"] = kind
+            value = kind.lower()
+        elif what == "blueprint_kind":
+            self.need("blueprint_definition")
+            return self.cache["blueprint_kind"]
+        elif what in ("blueprint", "blueprint_id"):
+            bp = {"kind": self.need("blueprint_kind"), "metadata": {"name": f"bp-{os.urandom(4).hex()}",
+                  "colonyname": self.name}, "spec": {"replicas": 1, "tags": ["a"]}}  # fmt: skip
+            added = fz.call("addblueprintmsg", {"blueprint": bp}, user)
+            self.cache["blueprint"], self.cache["blueprint_id"] = added["metadata"]["name"], added["blueprintid"]
+            return self.cache[what]
+        elif what == "channel_process":  # running, with channel "fuzz": the user submitted it, the worker runs it
+            spec = {**self.spec("ch", WORKER_TYPE), "channels": ["fuzz"]}
+            submitted = fz.call("submitfuncspecmsg", {"spec": spec}, user)
+            running = fz.call("assignprocessmsg", {"colonyname": self.name, "timeout": -1}, worker)
+            assert running["processid"] == submitted["processid"]
+            fz.call("channelappendmsg", {"processid": running["processid"], "name": "fuzz", "sequence": 1,
+                                         "payload": [102, 117, 122, 122]}, worker)  # fmt: skip
+            value = running["processid"]
         elif what == "queued":  # something for the executor to take (not cached: an assign consumes it)
             queued = fz.call("submitfuncspecmsg", {"spec": self.spec(executortype=EXEC_TYPE)}, user)
             return str(queued["processid"])
@@ -378,6 +453,13 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "rejectexecutormsg": ("owner", {"colonyname": "@colony", "executorname": "@pending_name"}),
     "removeexecutormsg": ("owner", {"colonyname": "@colony", "executorname": "@pending_name"}),
     "changeexecutoridmsg": ("executor", {"colonyname": "@colony", "executorid": "@executor_id"}),
+    "updateexecutormsg": ("executor", {"colonyname": "@colony", "executorname": "@executor_name", "capabilities": {
+        "hardware": [{"model": "x", "cores": 2, "gpu": {"count": 0}, "network": ["10.0.0.1"]}],
+        "software": [{"name": "python", "type": "runtime", "version": "3"}]}}),  # fmt: skip
+    "reportallocationmsg": ("executor", {"colonyname": "@colony", "executorname": "@executor_name",
+                                         "allocations": {"projects": {"p1": {
+                                             "allocatedcpu": 4, "usedcpu": 1, "allocatedgpu": 0, "usedgpu": 0,
+                                             "allocatedstorage": 10, "usedstorage": 2}}}}),  # fmt: skip
     # functions
     "addfunctionmsg": ("executor", {"fun": {
         "functionid": "", "executorname": "@executor_name", "executortype": EXEC_TYPE,
@@ -402,6 +484,10 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "closefailedmsg": ("worker", {"processid": "@running", "errors": ["boom"], "lease": "@lease"}),
     "setoutputmsg": ("worker", {"processid": "@running", "out": [1, "two"], "lease": "@lease"}),
     "cancelprocessmsg": ("user", {"processid": "@waiting", "all": False}),
+    # assignment pauses (a successful pause is undone at once: see Fuzz.after)
+    "pauseassignmentsmsg": ("owner", {"colonyname": "@colony"}),
+    "resumeassignmentsmsg": ("owner", {"colonyname": "@colony"}),
+    "getpausestatusmsg": ("user", {"colonyname": "@colony"}),
     # workflows
     "submitworkflowspecmsg": ("user", {"spec": {
         "colonyname": "@colony", "functionspecs": [spec("a"), spec("b", IDLE, ["a"])],
@@ -441,6 +527,18 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "getlocationsmsg": ("user", {"colonyname": "@colony"}),
     "getlocationmsg": ("user", {"colonyname": "@colony", "name": "@location"}),
     "removelocationmsg": ("owner", {"colonyname": "@colony", "name": "@location"}),
+    # files and snapshots
+    "addfilemsg": ("executor", {"file": file_spec("@colony", "/fuzz", "@new_name")}),
+    "getfilemsg": ("user", {"colonyname": "@colony", "fileid": "@file", "label": None, "name": None,
+                            "latest": True}),  # fmt: skip
+    "getfilesmsg": ("user", {"colonyname": "@colony", "label": "/fuzz"}),
+    "getfilelabelsmsg": ("executor", {"colonyname": "@colony", "name": "/fuzz", "exact": True}),
+    "removefilemsg": ("user", {"colonyname": "@colony", "fileid": "@file", "label": "/fuzz", "name": "f.txt"}),
+    "createsnapshotmsg": ("user", {"colonyname": "@colony", "label": "/fuzz", "name": "@new_name"}),
+    "getsnapshotmsg": ("executor", {"colonyname": "@colony", "snapshotid": "@snapshot", "name": ""}),
+    "getsnapshotsmsg": ("user", {"colonyname": "@colony"}),
+    "removesnapshotmsg": ("user", {"colonyname": "@colony", "snapshotid": "", "name": "@snapshot_name"}),
+    "removeallsnapshotmsg": ("user", {"colonyname": "@colony"}),
     # generators
     "addgeneratormsg": ("user", {"generator": {"colonyname": "@colony", "name": "@new_name", "trigger": 1_000_000,
                                                "timeout": 0,
@@ -451,6 +549,34 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
     "packgeneratormsg": ("user", {"generatorid": "@generator", "arg": "fuzz-arg"}),
     "removegeneratormsg": ("user", {"generatorid": "@generator", "all": False}),
     "getgeneratorrunsmsg": ("user", {"generatorid": "@generator", "count": 10}),
+    # blueprints
+    "addblueprintdefinitionmsg": ("owner", {"blueprintdefinition": {
+        "blueprintdefinitionid": "", "kind": "BlueprintDefinition",
+        "metadata": {"name": "@new_name", "colonyname": "@colony", "labels": {"a": "b"}},
+        "spec": {"group": "fuzz.io", "version": "v1", "names": {"kind": "@new_name", "plural": "ks"},
+                 "scope": "Namespaced", "schema": BLUEPRINT_SCHEMA,
+                 "handler": {"executorType": IDLE, "functionName": "reconcile", "reconcileInterval": 3600}}}}),
+    "getblueprintdefinitionmsg": ("user", {"colonyname": "@colony", "name": "@blueprint_definition"}),
+    "getblueprintdefinitionsmsg": ("executor", {"colonyname": "@colony"}),
+    "removeblueprintdefinitionmsg": ("owner", {"namespace": "@colony", "name": "@spare_definition"}),
+    "addblueprintmsg": ("user", {"blueprint": {
+        "blueprintid": "", "kind": "@blueprint_kind",
+        "metadata": {"name": "@new_name", "colonyname": "@colony", "locationname": "", "labels": {"a": "b"}},
+        "handler": {"executorType": IDLE}, "spec": {"replicas": 1, "tags": ["x", "y"], "any": {"k": [1.5]}}}}),
+    "getblueprintmsg": ("user", {"namespace": "@colony", "name": "@blueprint"}),
+    "getblueprintsmsg": ("executor", {"namespace": "@colony", "kind": "@blueprint_kind", "locationname": ""}),
+    "updateblueprintmsg": ("user", {"blueprint": {
+        "kind": "@blueprint_kind", "metadata": {"name": "@blueprint", "colonyname": "@colony"},
+        "spec": {"replicas": 2, "tags": []}}, "forcegeneration": False}),
+    "removeblueprintmsg": ("user", {"namespace": "@colony", "name": "@blueprint"}),
+    "getblueprinthistorymsg": ("user", {"blueprintid": "@blueprint_id", "limit": 10}),
+    "updateblueprintstatusmsg": ("executor", {"colonyname": "@colony", "blueprintname": "@blueprint",
+                                              "status": {"ready": 1, "instances": [{"id": "a"}]}}),
+    "reconcileblueprintmsg": ("executor", {"namespace": "@colony", "name": "@blueprint", "force": True}),
+    # channels
+    "channelappendmsg": ("worker", {"processid": "@channel_process", "name": "fuzz", "sequence": 2, "inreplyto": 1,
+                                    "payload": [104, 105], "payloadtype": ""}),
+    "channelreadmsg": ("user", {"processid": "@channel_process", "name": "fuzz", "afterseq": 0, "limit": 10}),
 }
 
 #: A 200 to one of these may have removed the playground or changed its members' rights: make a new one.
@@ -464,13 +590,15 @@ PROCESS_RESETS = frozenset({"removeprocessmsg", "removeallprocessesmsg", "closes
 PLAYGROUND_PLACEHOLDERS = [
     "@colony", "@owner_id", "@executor_name", "@executor_id", "@worker_name", "@worker_id", "@pending_name",
     "@user_name", "@user_id", "@waiting", "@running", "@graph", "@idle_graph", "@attribute", "@function",
-    "@log", "@cron", "@generator", "@generator_name", "@location", "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce",
-    "@reused_nonce",
+    "@log", "@cron", "@generator", "@generator_name", "@location", "@file", "@snapshot", "@snapshot_name",
+    "@lease", "@new_id", "@new_name", "@server_id", "@upper_id", "@nonce", "@stale_nonce", "@reused_nonce",
+    "@blueprint_definition", "@blueprint_kind", "@blueprint", "@blueprint_id", "@spare_definition",
+    "@channel_process",
 ]  # fmt: skip
 WITNESS_PLACEHOLDERS = [
     "@w_colony", "@w_owner_id", "@w_executor_name", "@w_executor_id", "@w_user_name", "@w_user_id",
     "@w_waiting", "@w_running", "@w_success", "@w_graph", "@w_attribute", "@w_function", "@w_cron",
-    "@w_generator",
+    "@w_generator", "@w_file", "@w_fs_snapshot", "@w_blueprint", "@w_blueprint_id",
 ]  # fmt: skip
 
 
@@ -546,7 +674,8 @@ class Fuzz:
                 "@w_executor_id": w.executor.id, "@w_user_name": w.user.name, "@w_user_id": w.user.id,
                 "@w_waiting": w.waiting, "@w_running": w.running, "@w_success": w.success,
                 "@w_graph": w.graph, "@w_attribute": w.attribute, "@w_function": w.function,
-                "@w_cron": w.cron, "@w_generator": w.generator,
+                "@w_cron": w.cron, "@w_generator": w.generator, "@w_file": w.file, "@w_fs_snapshot": w.fs_snapshot,
+                "@w_blueprint": "witness-bp", "@w_blueprint_id": w.blueprint,
             }.get(value, value)  # fmt: skip
         pg = self.pg
         fixed = {
@@ -567,7 +696,9 @@ class Fuzz:
         if value == "@stale_nonce":
             return f"{time.time_ns() - 86_400 * 10**9}-{os.urandom(12).hex()}"
         if value[1:] in ("waiting", "running", "lease", "graph", "idle_graph", "attribute", "function",
-                         "log", "cron", "generator", "generator_name", "location"):
+                         "log", "cron", "generator", "generator_name", "location", "file", "snapshot",
+                         "snapshot_name", "blueprint_definition", "blueprint_kind", "blueprint", "blueprint_id",
+                         "spare_definition", "channel_process"):
             return self.pg.need(value[1:])
         return value
 
@@ -594,8 +725,19 @@ class Fuzz:
             self.pg.drop(frozenset({"cron"}))
         elif payloadtype == "removelocationmsg":
             self.pg.drop(frozenset({"location"}))
+        elif payloadtype == "removefilemsg":
+            self.pg.drop(frozenset({"file"}))
+        elif payloadtype in ("removesnapshotmsg", "removeallsnapshotmsg"):
+            self.pg.drop(frozenset({"snapshot", "snapshot_name"}))
         elif payloadtype == "removegeneratormsg":
             self.pg.drop(frozenset({"generator", "generator_name"}))
+        elif payloadtype == "pauseassignmentsmsg":  # a paused playground would hand out nothing
+            self.call("resumeassignmentsmsg", {"colonyname": self.pg.name}, self.pg.owner.prvkey)
+        elif payloadtype == "removeblueprintmsg":
+            self.pg.drop(frozenset({"blueprint", "blueprint_id"}))
+        elif payloadtype == "removeblueprintdefinitionmsg":  # whichever it was, make both anew
+            self.pg.drop(frozenset({"spare_definition", "blueprint_definition", "blueprint_kind", "blueprint",
+                                    "blueprint_id"}))
 
     def restore_server_id(self, current: str) -> None:
         if current == self.server_id:

@@ -67,6 +67,7 @@ CONDITION_KEYS = [
     "cpu",
     "processes",
     "processespernode",
+    "processes-per-node",  # both spellings go out: v1.7.8 clients read this one (docs/compatibility.md)
     "mem",
     "storage",
     "gpu",
@@ -786,9 +787,11 @@ def test_getprocessesmsg_filters(colony: Colony) -> None:
     assert ids(processes(colony, WAITING, executortype="other_type")) == [other_type["processid"]]
     assert ids(processes(colony, WAITING, label="L1")) == [labelled["processid"]]
     assert ids(processes(colony, WAITING, initiator=colony.user.name)) == [by_user["processid"]]
-    # One filter applies: executortype > initiator > label.
-    assert ids(processes(colony, WAITING, executortype="other_type", label="L1")) == [other_type["processid"]]
-    assert ids(processes(colony, WAITING, initiator=colony.user.name, label="L1")) == [by_user["processid"]]
+    # The filters combine (the Go server applies only the first of executortype > initiator > label).
+    assert processes(colony, WAITING, executortype="other_type", label="L1") == []
+    assert processes(colony, WAITING, initiator=colony.user.name, label="L1") == []
+    both = colony.submit(who=colony.user, label="L1")
+    assert ids(processes(colony, WAITING, initiator=colony.user.name, label="L1")) == [both["processid"]]
     assert processes(colony, WAITING, executortype="none") == []
     assert processes(colony, WAITING, label="none") == []
     expect_error(400, processes, colony, WAITING, initiator="nobody")
@@ -1175,3 +1178,15 @@ def test_empty_lists_are_lists_not_null(server: Server) -> None:
             == []
         )
     assert colony.call("searchlogsmsg", {"colonyname": name, "text": "x", "days": 1, "count": 10}, user) == []
+
+
+@pytest.mark.parametrize(("conditions", "expected"), [
+    ({"processes-per-node": 4}, 4),                           # v1.7.8, the seed's spelling
+    ({"processespernode": 3}, 3),                             # v1.8.7 and later
+    ({"processes-per-node": 4, "processespernode": 2}, 2),    # both: the newer one wins
+])  # fmt: skip
+def test_both_spellings_of_processes_per_node(colony: Colony, conditions: dict[str, Any], expected: int) -> None:
+    spec = colony.spec(conditions={"colonyname": colony.name, "executortype": colony.executortype, **conditions})
+    process = colony.call("submitfuncspecmsg", {"spec": spec}, colony.executor)
+    assert process["spec"]["conditions"]["processespernode"] == expected
+    assert colony.assign()["spec"]["conditions"]["processespernode"] == expected

@@ -157,3 +157,43 @@ def test_a_request_replayed_on_another_replica_is_refused(replicas: list[Server]
     assert statuses == [200, 409, 409]
     waiting = colony.call("getprocessesmsg", {"colonyname": colony.name, "state": 0, "count": 10}, colony.user)
     assert len(waiting) == 1
+
+
+def test_a_pause_on_one_replica_holds_on_every_replica(replicas: list[Server]) -> None:
+    """The pause is a database row: every replica refuses to assign, and a resume on one replica wakes a
+    long-poll waiting on another."""
+    colony = create_colony(replicas[0])
+    colony.call("pauseassignmentsmsg", {"colonyname": colony.name}, colony.owner)
+    waiting = colony.submit()
+    for srv in replicas[1:]:
+        there = on(colony, srv)
+        assert there.call("getpausestatusmsg", {"colonyname": colony.name}, colony.user)["ispaused"] is True
+        with pytest.raises(ColoniesError) as err:
+            there.assign(timeout=-1)
+        assert err.value.status == 503
+    got: dict[str, Any] = {}
+    thread = threading.Thread(target=lambda: got.update(on(colony, replicas[2]).assign(timeout=30)))
+    thread.start()
+    time.sleep(0.5)
+    assert not got
+    colony.call("resumeassignmentsmsg", {"colonyname": colony.name}, colony.owner)  # on replica 0
+    thread.join(timeout=40)
+    assert got.get("processid") == waiting["processid"]
+
+
+def test_the_cluster_lists_every_replica_and_the_leader(replicas: list[Server]) -> None:
+    def cluster(srv: Server) -> dict[str, Any]:
+        return dict(srv.call("getclustermsg", {}, srv.prvkey))
+
+    ports = sorted(srv.port for srv in replicas)
+    wait_for(lambda: cluster(replicas[0]), lambda c: sorted(n["apiport"] for n in c["nodes"]) == ports
+             and c["leader"]["apiport"] in ports, 15, what="every replica in the cluster")  # fmt: skip
+    leader = leaders(replicas)
+    assert len(leader) == 1
+    wait_for(lambda: [cluster(srv)["leader"]["apiport"] for srv in replicas], lambda got: got == leader * 3, 15,
+             what="every replica to name the same leader")  # fmt: skip
+    replicas[1].proc.terminate()  # a clean stop leaves the set at once (stop() would drop the database)
+    replicas[1].proc.wait(timeout=20)
+    rest = sorted(srv.port for srv in (replicas[0], replicas[2]))
+    wait_for(lambda: sorted(n["apiport"] for n in cluster(replicas[0])["nodes"]), lambda got: got == rest, 15,
+             what="the stopped replica to leave the cluster")  # fmt: skip

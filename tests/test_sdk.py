@@ -488,7 +488,7 @@ def test_connection_refused_names_host_and_port() -> None:
     assert f"127.0.0.1:{port}" in str(ws_info.value)
 
 
-UNSUPPORTED: list[tuple[str, tuple[Any, ...]]] = [
+BOGUS_CALLS: list[tuple[str, tuple[Any, ...]]] = [
     ("add_cron", ("c", "0 * * * * *", False, Workflow("x"), "x")), ("get_cron", ("id",)), ("get_crons", ("x", 1)),
     ("del_cron", ("id",)), ("run_cron", ("id",)), ("get_generators", ("x",)), ("get_generator", ("id",)),
     ("add_generator", ({"name": "g"},)), ("remove_generator", ("id",)), ("create_snapshot", ("x", "/l", "n")),
@@ -504,12 +504,12 @@ UNSUPPORTED: list[tuple[str, tuple[Any, ...]]] = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("method", "args"), UNSUPPORTED, ids=[m for m, _ in UNSUPPORTED])
-def test_messages_the_server_lacks_fail_cleanly(
+@pytest.mark.parametrize(("method", "args"), BOGUS_CALLS, ids=[m for m, _ in BOGUS_CALLS])
+def test_pycolonies_calls_that_name_nothing_fail_cleanly(
     sdk: Colonies, colony: Colony, method: str, args: tuple[Any, ...]
 ) -> None:
-    """Crons, generators, files, channels and blueprints are sent as pycolonies sends them; today's server
-    refuses the payload type with a ColoniesError (not a crash in the SDK)."""
+    """Crons, generators, files, channels and blueprints sent as pycolonies sends them, with arguments that name
+    nothing that exists: a clear error reply (400, 403 or 404) raised as ColoniesError, never a crash in the SDK."""
     fn = getattr(sdk, method)
     params = list(inspect.signature(fn).parameters)
     call_args = list(args)
@@ -704,3 +704,10 @@ def test_seed_cross_platform_example_submits_an_11_node_graph(server: Server, tm
         and leonardo.spec.conditions.walltime == 60
     )
     assert all(p.initiatorname == executor.name for p in procs.values())
+
+
+def test_conditions_read_both_spellings_of_processes_per_node() -> None:
+    assert Conditions.model_validate({"processes-per-node": 4}).processespernode == 4
+    assert Conditions.model_validate({"processespernode": 2, "processes-per-node": 4}).processespernode == 2
+    spec = FuncSpec.model_validate({"funcname": "f", "conditions": {"processes-per-node": 8}})
+    assert spec.to_dict()["conditions"]["processespernode"] == 8

@@ -19,6 +19,7 @@ a type no executor has.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable
@@ -147,6 +148,39 @@ class World:
         loc = {"colonyname": self.a.name, "name": rnd("loc"), "description": "d", "long": 1.0, "lat": 2.0}
         return dict(self.a.call("addlocationmsg", {"location": loc}, self.a.owner))
 
+    def blueprint_definition_msg(self) -> dict[str, Any]:
+        """A definition of a fresh kind; its reconcile processes are of type IDLE (nobody takes them)."""
+        kind = rnd("Kind")
+        return {"blueprintdefinition": {"kind": "BlueprintDefinition", "metadata": {
+            "name": kind.lower(), "colonyname": self.a.name}, "spec": {"names": {"kind": kind},
+                                                                      "handler": {"executorType": IDLE}}}}
+
+    def new_blueprint_definition(self) -> dict[str, Any]:
+        return dict(self.a.call("addblueprintdefinitionmsg", self.blueprint_definition_msg(), self.a.owner))
+
+    @cached_property
+    def blueprint_kind(self) -> str:
+        return str(self.new_blueprint_definition()["spec"]["names"]["kind"])
+
+    def blueprint_msg(self) -> dict[str, Any]:
+        meta = {"name": rnd("bp"), "colonyname": self.a.name}
+        return {"blueprint": {"kind": self.blueprint_kind, "metadata": meta, "spec": {"replicas": 1}}}
+
+    def new_blueprint(self) -> dict[str, Any]:
+        return dict(self.a.call("addblueprintmsg", self.blueprint_msg(), self.a.user))
+
+    def file_msg(self) -> Msg:
+        return {"file": {"colonyname": self.a.name, "label": "/sec", "name": rnd("f"), "size": 1,
+                         "checksum": "0" * 64, "checksumalg": "SHA256",
+                         "ref": {"protocol": "s3", "s3object": {"object": rnd("obj")}}}}
+
+    def new_file(self) -> dict[str, Any]:
+        return dict(self.a.call("addfilemsg", self.file_msg(), self.a.user))
+
+    def new_snapshot(self) -> dict[str, Any]:
+        msg = {"colonyname": self.a.name, "label": "/sec", "name": rnd("snap")}
+        return dict(self.a.call("createsnapshotmsg", msg, self.a.user))
+
     def new_running_graph_root(self, colony: Colony | None = None) -> dict[str, Any]:
         """The RUNNING root of a one-node workflow, assigned to the colony's executor."""
         colony = colony or self.a
@@ -183,6 +217,10 @@ class World:
         return dict(colony.call("addattributemsg", {"attribute": attribute}, colony.executor))
 
     @cached_property
+    def blueprint(self) -> dict[str, Any]:
+        return self.new_blueprint()
+
+    @cached_property
     def waiting(self) -> dict[str, Any]:
         return self.new_idle()
 
@@ -197,6 +235,14 @@ class World:
     @cached_property
     def running_root(self) -> dict[str, Any]:
         return self.new_running_graph_root()
+
+    @cached_property
+    def channel_process(self) -> dict[str, Any]:
+        """A RUNNING process with a channel "chat", submitted by the user and assigned to the executor."""
+        submitted = self.a.submit(self.a.user, channels=["chat"])
+        assigned = self.a.assign(self.a.executor, timeout=-1)
+        assert assigned["processid"] == submitted["processid"], "a stray waiting process of type T exists"
+        return assigned
 
     @cached_property
     def attribute(self) -> dict[str, Any]:
@@ -271,6 +317,10 @@ NOT_APPROVED_MEMBER = (
 #: pending or rejected executor gets nothing, so these messages need an approved member as well.
 ANY_MEMBER = ("executor", "user")
 NOT_ANY_MEMBER = ("owner", "server_owner", "pending", "rejected", "removed", "other_executor", "other_user", "random")
+#: What the colony owner manages it may also read (ours: the dashboard shows it the colony, its executors,
+#: users, functions and statistics); the Go server refuses it these reads.
+MEMBER_OR_OWNER = ("executor", "user", "owner")
+NOT_MEMBER_OR_OWNER = ("server_owner", "pending", "rejected", "removed", "other_executor", "other_user", "random")
 #: Only the executor the process is assigned to.
 ASSIGNED = ("executor",)
 NOT_ASSIGNED = ("executor2", "user", "owner", "pending", "rejected", "removed", "other_executor", "random")
@@ -332,8 +382,56 @@ def check_location_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
     expect_error(404, w.a.call, "getlocationmsg", msg, w.a.user)
 
 
+def check_blueprint_definition_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    expect_error(404, w.a.call, "getblueprintdefinitionmsg", {"colonyname": w.a.name, "name": msg["name"]}, w.a.user)
+
+
+def check_blueprint_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    expect_error(404, w.a.call, "getblueprintmsg", msg, w.a.user)
+
+
+def check_blueprint_status(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    found = w.a.call("getblueprintmsg", {"namespace": w.a.name, "name": msg["blueprintname"]}, w.a.user)
+    assert found["status"] == msg["status"]
+
+
 def colony_msg(w: World, who: Identity) -> Msg:
     return {"colonyname": w.a.name}
+
+
+def file_by_id_msg(w: World, who: Identity) -> Msg:
+    return {"colonyname": w.a.name, "fileid": w.new_file()["fileid"], "label": None, "name": None, "latest": True}
+
+
+def check_file_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    expect_error(404, w.a.call, "getfilemsg", {"colonyname": w.a.name, "fileid": msg["fileid"]}, w.a.user)
+
+
+def snapshot_by_id_msg(w: World, who: Identity) -> Msg:
+    return {"colonyname": w.a.name, "snapshotid": w.new_snapshot()["snapshotid"], "name": ""}
+
+
+def check_snapshot_gone(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    expect_error(404, w.a.call, "getsnapshotmsg", msg, w.a.user)
+
+
+def files_msg(w: World, who: Identity) -> Msg:
+    w.new_file()  # something to list
+    return {"colonyname": w.a.name, "label": "/sec/"}
+
+
+def labels_msg(w: World, who: Identity) -> Msg:
+    w.new_file()
+    return {"colonyname": w.a.name, "name": "/sec", "exact": True}
+
+
+def snapshots_msg(w: World, who: Identity) -> Msg:
+    w.new_snapshot()
+    return {"colonyname": w.a.name}
+
+
+def check_no_snapshots(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    assert w.a.call("getsnapshotsmsg", colony_msg(w, who), w.a.user) == []
 
 
 def new_user_msg(w: World, who: Identity) -> Msg:
@@ -570,7 +668,61 @@ def running_msg(**extra: Any) -> Build:
     return lambda w, who: {"processid": w.new_running()["processid"], **extra}
 
 
+def check_paused(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    status = w.a.call("getpausestatusmsg", {"colonyname": w.a.name}, w.a.user)
+    assert got == {} and status["ispaused"] is True
+    w.a.call("resumeassignmentsmsg", {"colonyname": w.a.name}, w.a.owner)
+
+
+def check_resumed(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    assert got == {} and w.a.call("getpausestatusmsg", {"colonyname": w.a.name}, w.a.user)["ispaused"] is False
+
+
+def update_executor_msg(w: World, who: Identity) -> Msg:
+    caps = {"hardware": [{"model": rnd("model"), "cores": 4}], "software": []}
+    return {"colonyname": w.a.name, "executorname": w.a.executor.name, "capabilities": caps}
+
+
+def check_capabilities(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    executor = w.a.call("getexecutormsg", {"colonyname": w.a.name, "executorname": w.a.executor.name}, w.a.user)
+    assert executor["capabilities"]["hardware"]["model"] == msg["capabilities"]["hardware"][0]["model"]
+
+
+def report_allocation_msg(w: World, who: Identity) -> Msg:
+    return {"colonyname": w.a.name, "executorname": w.a.executor.name,
+            "allocations": {"projects": {rnd("project"): {"allocatedcpu": 4, "usedcpu": 1}}}}  # fmt: skip
+
+
+def check_allocations(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    executor = w.a.call("getexecutormsg", {"colonyname": w.a.name, "executorname": w.a.executor.name}, w.a.user)
+    assert set(executor["allocations"]["projects"]) == set(msg["allocations"]["projects"])
+
+
 E, U = "executor", "user"
+#: The executor a message names must be the caller (updateexecutormsg, reportallocationmsg).
+NOT_ITSELF = ("executor2", "user", "owner", "server_owner", "pending", "rejected", "removed", "other_executor",
+              "random")  # fmt: skip
+#: A process's channels: its submitter (the user) and its assigned executor, nobody else (not even another
+#: approved member of the colony, nor the colony's owner).
+CHANNEL_PARTIES = (E, U)
+NOT_CHANNEL_PARTIES = ("executor2", "owner", "server_owner", "pending", "rejected", "removed", "other_executor",
+                       "other_user", "random")  # fmt: skip
+
+
+def channel_append_msg(w: World, who: Identity) -> Msg:
+    return {"processid": w.channel_process["processid"], "name": "chat", "sequence": 1,
+            "payload": list(rnd("entry").encode()), "payloadtype": ""}  # fmt: skip
+
+
+def check_channel_appended(w: World, who: Identity, msg: Msg, got: Any) -> None:
+    entries = w.a.call("channelreadmsg", {"processid": msg["processid"], "name": "chat"}, w.a.user)
+    assert bytes(msg["payload"]) in [base64.b64decode(e["payload"]) for e in entries if e["senderid"] == who.id]
+
+
+def channel_read_msg(w: World, who: Identity) -> Msg:
+    pid = w.channel_process["processid"]
+    w.a.call("channelappendmsg", {"processid": pid, "name": "chat", "sequence": 1, "payload": [1]}, w.a.executor)
+    return {"processid": pid, "name": "chat", "afterseq": 0, "limit": 0}
 
 # fmt: off
 RULES: list[Rule] = [
@@ -588,16 +740,16 @@ RULES: list[Rule] = [
     Rule("removecolonymsg", colony_msg, SERVER_OWNER, NOT_SERVER_OWNER, check_colony_removed, isolated=True),
     Rule("getcoloniesmsg", lambda w, who: {}, SERVER_OWNER, NOT_SERVER_OWNER,
          check_in_list("name", lambda w: w.a.name)),
-    Rule("getcolonymsg", colony_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+    Rule("getcolonymsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
          check_field("colonyid", lambda w: w.a.owner.id)),
-    Rule("getcolonystatsmsg", colony_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+    Rule("getcolonystatsmsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
          lambda w, who, msg, got: got["colonies"] == 1 and got["activeexecutors"] >= 1),
     # Every call here sets the id the colony already has; a real change is tested below.
     Rule("changecolonyidmsg", lambda w, who: {"colonyname": w.a.name, "colonyid": w.a.owner.id}, COLONY_OWNER,
          NOT_COLONY_OWNER, check_field("colonyid", lambda w: w.a.owner.id)),
     # users
     Rule("addusermsg", new_user_msg, COLONY_OWNER, NOT_COLONY_OWNER, new_user_added),
-    Rule("getusersmsg", colony_msg, ANY_MEMBER, NOT_ANY_MEMBER,
+    Rule("getusersmsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
          check_in_list("userid", lambda w: w.a.user.id)),
     Rule("getusermsg", lambda w, who: {"colonyname": w.a.name, "name": w.a.user.name}, ANY_MEMBER,
          NOT_ANY_MEMBER, check_field("userid", lambda w: w.a.user.id)),
@@ -609,10 +761,10 @@ RULES: list[Rule] = [
          lambda w, who, msg, got: got["userid"] == who.id),
     # executors
     Rule("addexecutormsg", new_executor_msg, COLONY_OWNER, NOT_COLONY_OWNER, new_executor_added),
-    Rule("getexecutorsmsg", colony_msg, ANY_MEMBER, NOT_ANY_MEMBER,
+    Rule("getexecutorsmsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
          check_in_list("executorid", lambda w: w.a.executor.id)),
     Rule("getexecutormsg", lambda w, who: {"colonyname": w.a.name, "executorname": w.a.executor.name},
-         APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_field("executorid", lambda w: w.a.executor.id)),
+         MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER, check_field("executorid", lambda w: w.a.executor.id)),
     Rule("getexecutorbyidmsg", lambda w, who: {"colonyname": w.a.name, "executorid": w.a.executor.id},
          APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_field("executorname", lambda w: w.a.executor.name)),
     Rule("approveexecutormsg", target_msg(False), COLONY_OWNER, NOT_COLONY_OWNER, check_executor_state(1)),
@@ -622,11 +774,13 @@ RULES: list[Rule] = [
     Rule("changeexecutoridmsg", lambda w, who: {"colonyname": w.a.name, "executorid": who.id}, (E, "executor2"),
          (U, "owner", "server_owner", "pending", "rejected", "removed", "other_executor", "random"),
          lambda w, who, msg, got: got["executorid"] == who.id),
+    Rule("updateexecutormsg", update_executor_msg, (E,), NOT_ITSELF, check_capabilities),
+    Rule("reportallocationmsg", report_allocation_msg, (E,), NOT_ITSELF, check_allocations),
     # functions
     Rule("addfunctionmsg", add_function_msg, (E, "executor2"),
          ("owner", U, "pending", "rejected", "removed", "other_executor", "random"), check_function_added),
-    Rule("getfunctionsmsg", lambda w, who: {"colonyname": w.a.name, "executorname": ""}, APPROVED_MEMBER,
-         NOT_APPROVED_MEMBER, lambda w, who, msg, got: isinstance(got, list)),
+    Rule("getfunctionsmsg", lambda w, who: {"colonyname": w.a.name, "executorname": ""}, MEMBER_OR_OWNER,
+         NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: isinstance(got, list)),
     Rule("removefunctionmsg", lambda w, who: {"functionid": w.new_function()["functionid"]}, (E,),
          NOT_ASSIGNED, check_function_removed),
     # processes
@@ -646,6 +800,12 @@ RULES: list[Rule] = [
     Rule("closefailedmsg", running_msg(errors=["boom"]), ASSIGNED, NOT_ASSIGNED, check_process_state(3)),
     Rule("setoutputmsg", running_msg(out=["partial"]), ASSIGNED, NOT_ASSIGNED, check_output),
     Rule("cancelprocessmsg", idle_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_process_state(4)),
+    # assignment pauses: a pause is undone by its check, and each runs in a colony of its own
+    Rule("pauseassignmentsmsg", colony_msg, COLONY_OWNER, NOT_COLONY_OWNER, check_paused, isolated=True),
+    Rule("resumeassignmentsmsg", colony_msg, COLONY_OWNER, NOT_COLONY_OWNER, check_resumed),
+    Rule("getpausestatusmsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
+         lambda w, who, msg, got: got == {"msgtype": "pausestatusreplymsg", "colonyname": w.a.name,
+                                          "ispaused": False}),
     # workflows
     Rule("submitworkflowspecmsg", workflow_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER, workflow_by_caller),
     Rule("getprocessgraphmsg", lambda w, who: {"processgraphid": w.graph["processgraphid"]}, APPROVED_MEMBER,
@@ -703,12 +863,63 @@ RULES: list[Rule] = [
     # locations
     Rule("addlocationmsg", lambda w, who: {"location": {"colonyname": w.a.name, "name": rnd("loc")}},
          COLONY_OWNER, NOT_COLONY_OWNER, lambda w, who, msg, got: got["name"] == msg["location"]["name"]),
-    Rule("getlocationsmsg", colony_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+    Rule("getlocationsmsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
          lambda w, who, msg, got: isinstance(got, list)),
     Rule("getlocationmsg", lambda w, who: {"colonyname": w.a.name, "name": w.new_location()["name"]},
-         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["name"] == msg["name"]),
+         MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: got["name"] == msg["name"]),
     Rule("removelocationmsg", lambda w, who: {"colonyname": w.a.name, "name": w.new_location()["name"]},
          COLONY_OWNER, NOT_COLONY_OWNER, check_location_gone),
+    # files and snapshots: approved members only (the colony owner too is refused unless a member)
+    Rule("addfilemsg", lambda w, who: w.file_msg(), APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: got["name"] == msg["file"]["name"] and got["label"] == "/sec"),
+    Rule("getfilemsg", file_by_id_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: [f["fileid"] for f in got] == [msg["fileid"]]),
+    Rule("getfilesmsg", files_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: len(got) >= 1),
+    Rule("getfilelabelsmsg", labels_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: got[0]["name"] == "/sec"),
+    Rule("removefilemsg", file_by_id_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_file_gone),
+    Rule("createsnapshotmsg", lambda w, who: {"colonyname": w.a.name, "label": "/sec", "name": rnd("snap")},
+         APPROVED_MEMBER, NOT_APPROVED_MEMBER, lambda w, who, msg, got: got["name"] == msg["name"]),
+    Rule("getsnapshotmsg", snapshot_by_id_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: got["snapshotid"] == msg["snapshotid"]),
+    Rule("getsnapshotsmsg", snapshots_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: len(got) >= 1),
+    Rule("removesnapshotmsg", snapshot_by_id_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_snapshot_gone),
+    Rule("removeallsnapshotmsg", snapshots_msg, APPROVED_MEMBER, NOT_APPROVED_MEMBER, check_no_snapshots,
+         isolated=True),
+    # blueprints: the colony owner keeps the definitions; members (and the owner) manage blueprints; only
+    # approved members report status and ask for a reconciliation
+    Rule("addblueprintdefinitionmsg", lambda w, who: w.blueprint_definition_msg(), COLONY_OWNER, NOT_COLONY_OWNER,
+         lambda w, who, msg, got: got["metadata"]["name"] == msg["blueprintdefinition"]["metadata"]["name"]),
+    Rule("getblueprintdefinitionmsg", lambda w, who: {"colonyname": w.a.name, "name": w.blueprint_kind.lower()},
+         MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: got["metadata"]["name"] == msg["name"]),
+    Rule("getblueprintdefinitionsmsg", colony_msg, MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
+         lambda w, who, msg, got: len(got) >= 1),
+    Rule("removeblueprintdefinitionmsg",
+         lambda w, who: {"namespace": w.a.name, "name": w.new_blueprint_definition()["metadata"]["name"]},
+         COLONY_OWNER, NOT_COLONY_OWNER, check_blueprint_definition_gone),
+    Rule("addblueprintmsg", lambda w, who: w.blueprint_msg(), MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER,
+         lambda w, who, msg, got: got["metadata"]["generation"] == 1),
+    Rule("getblueprintmsg", lambda w, who: {"namespace": w.a.name, "name": w.blueprint["metadata"]["name"]},
+         MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: got["metadata"]["name"] == msg["name"]),
+    Rule("getblueprintsmsg", lambda w, who: {"namespace": w.a.name, "kind": w.blueprint["kind"]}, MEMBER_OR_OWNER,
+         NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: len(got) >= 1),
+    Rule("updateblueprintmsg", lambda w, who: {"blueprint": {**w.new_blueprint(), "spec": {"replicas": 2}}},
+         MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: got["metadata"]["generation"] == 2),
+    Rule("removeblueprintmsg", lambda w, who: {"namespace": w.a.name, "name": w.new_blueprint()["metadata"]["name"]},
+         MEMBER_OR_OWNER, NOT_MEMBER_OR_OWNER, check_blueprint_gone),
+    Rule("getblueprinthistorymsg", lambda w, who: {"blueprintid": w.blueprint["blueprintid"]}, MEMBER_OR_OWNER,
+         NOT_MEMBER_OR_OWNER, lambda w, who, msg, got: got[-1]["changetype"] == "create"),
+    Rule("updateblueprintstatusmsg", lambda w, who: {"colonyname": w.a.name, "blueprintname":
+         w.blueprint["metadata"]["name"], "status": {"by": who.name}}, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         check_blueprint_status),
+    Rule("reconcileblueprintmsg", lambda w, who: {"namespace": w.a.name, "name": w.blueprint["metadata"]["name"],
+         "force": False}, APPROVED_MEMBER, NOT_APPROVED_MEMBER,
+         lambda w, who, msg, got: got["spec"]["funcname"] == "reconcile" and got["initiatorid"] == who.id),
+    # channels
+    Rule("channelappendmsg", channel_append_msg, CHANNEL_PARTIES, NOT_CHANNEL_PARTIES, check_channel_appended),
+    Rule("channelreadmsg", channel_read_msg, CHANNEL_PARTIES, NOT_CHANNEL_PARTIES,
+         lambda w, who, msg, got: len(got) >= 1 and got[0]["senderid"] == w.a.executor.id),
 ]
 # fmt: on
 
@@ -797,7 +1008,9 @@ def test_colony_owner_is_not_implicitly_a_member(server: Server) -> None:
     expect_error(403, w.a.submit, owner)
     expect_error(403, w.a.call, "getprocessesmsg", {"colonyname": w.a.name, "count": 10, "state": 0}, owner)
     expect_error(403, w.a.assign, owner, timeout=-1)
-    expect_error(403, w.a.call, "getcolonymsg", {"colonyname": w.a.name}, owner)
+    expect_error(403, w.a.call, "getprocessgraphsmsg", {"colonyname": w.a.name, "count": 10, "state": 0}, owner)
+    # What it manages it may read (ours): its colony, executors and users.
+    assert w.a.call("getcolonymsg", {"colonyname": w.a.name}, owner)["colonyid"] == owner.id
     # The server owner is not a member of anyone's colony either.
     expect_error(403, w.a.submit, w.server_owner)
 
@@ -898,7 +1111,10 @@ def test_remove_all_needs_the_colony_owner(server: Server) -> None:
 def test_stats_and_history_refuse_non_members_with_403(world: World, msgtype: str) -> None:
     """The Go server answered these with an empty 200; we refuse."""
     msg = {"colonyname": world.a.name, "executorid": "", "seconds": 60, "state": 0}
-    for who in (world.b.executor, world.random, world.a.owner, world.pending):
+    refused = [world.b.executor, world.random, world.pending]
+    if msgtype == "getprocesshistmsg":
+        refused.append(world.a.owner)  # the owner reads colony statistics (dashboard), not process history
+    for who in refused:
         expect_error(403, world.a.call, msgtype, msg, who)
 
 
@@ -1058,6 +1274,17 @@ def test_pubsub_subscribe_to_processes_of_another_colony_is_refused(world: World
     msg = {"colonyname": world.b.name, "executortype": T, "state": 0, "timeout": 2}
     for who in (world.a.executor, world.pending, world.random):
         is_error, payload = subscribe(world.server, "subscribeprocessesmsg", msg, who)
+        assert is_error and payload["status"] == 403, payload
+
+
+@pytest.mark.parametrize("role", CHANNEL_PARTIES + NOT_CHANNEL_PARTIES)
+def test_pubsub_channel_subscription_is_for_the_submitter_and_the_executor(world: World, role: str) -> None:
+    pid = world.channel_process["processid"]
+    msg = {"processid": pid, "name": "chat", "afterseq": 0, "timeout": 1}
+    is_error, payload = subscribe(world.server, "subscribechannelmsg", msg, world.who(role))
+    if role in CHANNEL_PARTIES:
+        assert not is_error and isinstance(payload, list), payload
+    else:
         assert is_error and payload["status"] == 403, payload
 
 

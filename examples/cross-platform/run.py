@@ -3,6 +3,7 @@ executor types, with the progress of every node and a check of the DAG's order a
 
     colonies dev                                   # another shell; paste its `export` lines into this one
     python examples/cross-platform/run.py --start-executors --sleep 1
+    python examples/cross-platform/run.py --start-executors --hpc slurm   # lumi and leonardo submit to Slurm
 
 Exit code 0 only if every node succeeded and no node started before all its parents had ended.
 """
@@ -90,20 +91,29 @@ def serving_types(colonies: Any, colonyname: str, prvkey: str, max_silence: floa
 
 
 class Executors:
-    """Container executors started for this run (local backend), one subprocess per type; stopped at the end."""
+    """Executors started for this run, one subprocess per type; stopped at the end. Container executors (local
+    backend by default); with ``hpc="slurm"`` the two HPC types are HPC executors submitting to the Slurm cluster
+    this machine is a login node of (no container runtime needed: ``--runtime auto``)."""
 
-    def __init__(self, backend: str) -> None:
+    def __init__(self, backend: str, hpc: str = "none") -> None:
         self.backend = backend
+        self.hpc = hpc
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self.logdir = tempfile.mkdtemp(prefix="cross-platform-executors-")
 
     def start(self, executortype: str) -> str:
         name = f"{executortype}-{uuid.uuid4().hex[:8]}"
-        cmd = [sys.executable, "-m", "colonies.executor.container", "--type", executortype, "--name", name,
-               "--backend", self.backend, "--concurrency", str(TYPES[executortype])]  # fmt: skip
+        if self.hpc == "slurm" and executortype.endswith("-hpcexecutor"):
+            cmd = [sys.executable, "-m", "colonies.executor.slurm", "--type", executortype, "--name", name,
+                   "--max-jobs", str(TYPES[executortype])]  # fmt: skip
+            where = "Slurm"
+        else:
+            cmd = [sys.executable, "-m", "colonies.executor.container", "--type", executortype, "--name", name,
+                   "--backend", self.backend, "--concurrency", str(TYPES[executortype])]  # fmt: skip
+            where = f"{self.backend} backend"
         with open(os.path.join(self.logdir, f"{executortype}.log"), "wb") as out:
             self.procs[name] = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
-        print(f"started executor {name} ({self.backend} backend; log in {self.logdir})")
+        print(f"started executor {name} ({where}; log in {self.logdir})")
         return name
 
     def wait_ready(self, colonies: Any, colonyname: str, prvkey: str, timeout: float = 30.0) -> None:
@@ -221,6 +231,9 @@ def main() -> int:
     parser.add_argument("--start-executors", action="store_true",
                         help="start a container executor for each type no running executor serves; stop it after")
     parser.add_argument("--backend", default="local", help="backend of the executors started here (default local)")
+    parser.add_argument("--hpc", choices=["none", "slurm"], default="none",
+                        help="slurm: the executors started for the two HPC types submit Slurm jobs (run this on a "
+                             "Slurm login node); none: they are container executors too")  # fmt: skip
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the workflow")
     options = parser.parse_args()
     float(options.sleep)  # a number, since it lands in a shell command
@@ -241,7 +254,7 @@ def main() -> int:
                 print("--start-executors needs COLONIES_COLONY_PRVKEY (the executors register themselves)",
                       file=sys.stderr)  # fmt: skip
                 return 2
-            started = Executors(options.backend)
+            started = Executors(options.backend, options.hpc)
             for executortype in missing:
                 started.start(executortype)
             started.wait_ready(colonies, colonyname, executor_prvkey)

@@ -9,7 +9,8 @@
 # PATH: `make demo` puts .venv/bin first.
 #
 # Environment: COLONIES_SERVER_PORT (default 50080; if that port is busy a free one is used instead),
-# DEMO_TIMEOUT (seconds the workflow may take, default 120).
+# DEMO_TIMEOUT (seconds the workflow may take, default 120), DEMO_KEEP=1 (keep the server running at the end, to
+# look at the workflow in the dashboard, until Ctrl-C).
 set -euo pipefail
 
 cd "$(dirname "$0")"
@@ -99,8 +100,9 @@ done
 colonies server alive
 
 step "2. Make a Paillier key pair; the public key goes into every node of the workflow"
-show "python3 generate_keys.py"
-python3 generate_keys.py
+# The key pair and the workflow go to the demo's temporary directory, not into the example's folder.
+show "python3 generate_keys.py --private-key \$WORK/private_key.json --workflow \$WORK/workflow.json"
+python3 generate_keys.py --private-key "$WORK/private_key.json" --workflow "$WORK/workflow.json"
 
 step "3. Start the executors: two hospitals with their secrets, and the cloud"
 show "python3 hospital_executor.py r2-hospital_executor 5 &"
@@ -129,8 +131,8 @@ colonies executor ls
 
 step "4. Submit the workflow and wait for it (--json so that this script can read the process ids)"
 TIMEOUT=${DEMO_TIMEOUT:-120}
-show "colonies workflow submit --spec workflow/workflow.json --wait --timeout $TIMEOUT --json > workflow-result.json"
-colonies workflow submit --spec workflow/workflow.json --wait --timeout "$TIMEOUT" --json >"$WORK/workflow-result.json"
+show "colonies workflow submit --spec \$WORK/workflow.json --wait --timeout $TIMEOUT --json > \$WORK/workflow-result.json"
+colonies workflow submit --spec "$WORK/workflow.json" --wait --timeout "$TIMEOUT" --json >"$WORK/workflow-result.json"
 # One line per node. Each output is a ciphertext (base64 of {"ciphertext": "<decimal>", "exponent": 0}): shortened.
 python3 -c 'import base64, json, sys
 for p in json.load(open(sys.argv[1]))["processes"]:
@@ -145,5 +147,13 @@ print(next(p["processid"] for p in json.load(open(sys.argv[1]))["processes"]
            if p["spec"]["nodename"] == "cloud:sum_patent_data"))' "$WORK/workflow-result.json")
 
 step "5. Decrypt the cloud's result with the private key, which never left this machine"
-show "python3 decrypt.py $CLOUD_PROCESS_ID"
-python3 decrypt.py "$CLOUD_PROCESS_ID"
+show "python3 decrypt.py --private-key \$WORK/private_key.json $CLOUD_PROCESS_ID"
+python3 decrypt.py --private-key "$WORK/private_key.json" "$CLOUD_PROCESS_ID"
+
+if [ -n "${DEMO_KEEP:-}" ]; then
+  step "6. The workflow in the dashboard (Ctrl-C stops everything)"
+  echo "Open http://127.0.0.1:$PORT/ and sign in with colony $COLONIES_COLONY_NAME and the private key in"
+  echo "COLONIES_PRVKEY above (or in $WORK/dev-keys.json); Workflows lists the one that just ran."
+  trap 'exit 0' INT TERM  # here Ctrl-C is how the demo ends, not a failure
+  while kill -0 "${PIDS[0]}" 2>/dev/null; do sleep 1; done
+fi

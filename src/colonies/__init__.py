@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .exceptions import ColoniesConnectionError, ColoniesError
+from .exceptions import ColoniesConnectionError, ColoniesError, ServerTooOld
 
 if TYPE_CHECKING:
     from .client import (
@@ -39,10 +39,11 @@ __version__ = "0.1.0"
 __all__ = [
     "AsyncColonies", "AttrDict", "Attribute", "Colonies", "ColoniesConfigError", "ColoniesConnectionError",
     "ColoniesError", "Conditions", "Crypto", "File", "Fs", "FuncSpec", "Gpu", "Position", "Process", "ProcessEdge",
-    "ProcessGraph", "ProcessNode", "Reference", "S3Object", "Workflow", "__version__", "colonies_client", "func_spec",
+    "ProcessGraph", "ProcessNode", "Reference", "S3Object", "ServerTooOld", "Workflow", "__version__",
+    "colonies_client", "func_spec",
 ]  # fmt: skip
 
-_EAGER = {"ColoniesConnectionError", "ColoniesError", "__version__"}
+_EAGER = {"ColoniesConnectionError", "ColoniesError", "ServerTooOld", "__version__"}
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,7 @@
     ├── RequestTimeout    408
     ├── PayloadTooLarge   413
     ├── Unavailable       503
+    ├── ServerTooOld      (SDK) the server does not know a message (an older generation); the server's status
     └── ColoniesConnectionError   (SDK) the server could not be reached
 
 Only ``server/api.py`` and ``server/pubsub.py`` turn these into the error envelope.
@@ -57,6 +58,17 @@ class PayloadTooLarge(ColoniesError):
 
 class Unavailable(ColoniesError):
     status = 503
+
+
+class ServerTooOld(ColoniesError):
+    """The server refused a message as unknown (``invalid rpcMsg.PayloadType``): it is of an older generation
+    and has no way to do this. Not worth retrying; the message says what is needed, in one line."""
+
+    status = 403
+
+    def __init__(self, payloadtype: str, where: str, answer: str, needs: str, status: int | None = None) -> None:
+        super().__init__(f"{payloadtype}: this needs {needs} (the server at {where} answered: {answer})", status)
+        self.payloadtype = payloadtype
 
 
 class ColoniesConnectionError(ColoniesError):

@@ -6,11 +6,14 @@ covers the payload, not the envelope, so this stops type swapping).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from .models import Int64, Seconds, Attribute, Colony, Executor, Function, FunctionSpec, User, Wire, WorkflowSpec
+from .blueprints import Blueprint, BlueprintDefinition
+from .models import (
+    Int64, Seconds, Allocations, Attribute, Colony, Executor, Function, FunctionSpec, User, Wire, WorkflowSpec,
+)  # fmt: skip
 
 
 class Msg(Wire):
@@ -98,6 +101,20 @@ class ChangeExecutorIDMsg(Msg):
     executorid: str = ""
 
 
+class UpdateExecutorMsg(Msg):
+    """updateexecutormsg (v1.9): the executor replaces its capabilities (objects or arrays, kept as sent)."""
+
+    colonyname: str = ""
+    executorname: str = ""
+    capabilities: dict[str, Any] | None = None
+
+
+class ReportAllocationMsg(Msg):
+    colonyname: str = ""
+    executorname: str = ""
+    allocations: Allocations = Field(default_factory=Allocations)
+
+
 # functions
 class AddFunctionMsg(Msg):
     fun: Function = Field(default_factory=Function)
@@ -138,6 +155,9 @@ class GetProcessesMsg(Msg):
     executortype: str = ""
     label: str = ""
     initiator: str = ""
+    #: Ours (the dashboard): a function-name filter and paging; the Go server ignores both.
+    funcname: str = ""
+    offset: Int64 = 0
     #: Sent by pycolonies' get_processes_for_workflow (with state -1); the Go server ignores it, we honour it.
     processgraphid: str = ""
 
@@ -188,6 +208,7 @@ class GetProcessGraphsMsg(Msg):
     colonyname: str = ""
     count: Int64 = 0
     state: Int64 = 0
+    offset: Int64 = 0  #: ours (paging); the Go server ignores it
 
 
 class AddChildMsg(Msg):
@@ -340,6 +361,110 @@ class LocationNameMsg(Msg):
     name: str = ""
 
 
+# files and snapshots (ColonyFS metadata; the bytes are in S3 or a client's local store)
+class S3Object(Wire):
+    server: str = ""
+    port: Int64 = 0
+    tls: bool = False
+    accesskey: str = ""
+    #: Read and dropped: the server never stores S3 secrets (replies carry "").
+    secretkey: str = ""
+    region: str = ""
+    #: Read and dropped, as ``secretkey``.
+    encryptionkey: str = ""
+    encryptionalg: str = ""
+    object: str = ""
+    bucket: str = ""
+
+
+class FileRef(Wire):
+    protocol: str = ""
+    s3object: S3Object = Field(default_factory=S3Object)
+
+
+class File(Wire):
+    """A file revision as clients send it (protocol §4.14); the server sets fileid, sequencenr and added, so those
+    keys (pycolonies sends ``sequencenr: 1`` and ``added: null``) are ignored."""
+
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+    size: Int64 = 0
+    checksum: str = ""
+    checksumalg: str = ""
+    ref: FileRef = Field(default_factory=FileRef)
+
+
+class AddFileMsg(Msg):
+    file: File = Field(default_factory=File)
+
+
+class GetFileMsg(Msg):
+    colonyname: str = ""
+    fileid: str = ""
+    label: str = ""
+    name: str = ""
+    latest: bool = False
+
+
+class GetFilesMsg(Msg):
+    colonyname: str = ""
+    label: str = ""
+
+
+class GetFileLabelsMsg(Msg):
+    colonyname: str = ""
+    name: str = ""
+    exact: bool = False
+
+
+class RemoveFileMsg(Msg):
+    colonyname: str = ""
+    fileid: str = ""
+    label: str = ""
+    name: str = ""
+
+
+class CreateSnapshotMsg(Msg):
+    colonyname: str = ""
+    label: str = ""
+    name: str = ""
+
+
+class SnapshotMsg(Msg):
+    """getsnapshotmsg and removesnapshotmsg: by id, else by name."""
+
+    colonyname: str = ""
+    snapshotid: str = ""
+    name: str = ""
+
+
+# channels (v1.9): append-only message logs between a process's submitter and its executor
+#: A payload as Go clients send ``[]byte`` (base64 text) or as pycolonies and colonies.js send it (a list of byte
+#: values); ``null`` is an empty payload.
+ChannelPayload = list[Annotated[int, Field(ge=0, le=255)]] | str | None
+
+
+class ChannelAppendMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    #: Chosen by the sender (its own counter); kept as given, not checked for order or gaps.
+    sequence: Int64 = 0
+    inreplyto: Int64 = 0
+    payload: ChannelPayload = None
+    #: "" (= "data"), "data", "end" or "error"; the entry carries it as ``type``.
+    payloadtype: str = ""
+
+
+class ChannelReadMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    #: How many entries of the log to skip (a position, not a sequence number, as in the Go server).
+    afterseq: Int64 = 0
+    #: At most this many entries; 0 = as many as fit in one reply.
+    limit: Int64 = 0
+
+
 # realtime (WebSocket /pubsub)
 class SubscribeProcessMsg(Msg):
     colonyname: str = ""
@@ -349,8 +474,69 @@ class SubscribeProcessMsg(Msg):
     timeout: Seconds = 0
 
 
+class SubscribeColonyMsg(Msg):
+    """Ours (the dashboard's live view): every process event of a colony until ``timeout``."""
+
+    colonyname: str = ""
+    timeout: Seconds = 0
+
+
 class SubscribeProcessesMsg(Msg):
     colonyname: str = ""
     executortype: str = ""
     state: Int64 = 0
+    timeout: Seconds = 0
+
+
+# blueprints (the colony key is ``namespace`` in most of them, ``colonyname`` in three, as in the Go server)
+class AddBlueprintDefinitionMsg(Msg):
+    blueprintdefinition: BlueprintDefinition | None = None
+
+
+class BlueprintDefinitionNameMsg(Msg):
+    colonyname: str = ""
+    name: str = ""
+
+
+class NamespaceNameMsg(Msg):
+    """removeblueprintdefinitionmsg, getblueprintmsg, removeblueprintmsg."""
+
+    namespace: str = ""
+    name: str = ""
+
+
+class AddBlueprintMsg(Msg):
+    blueprint: Blueprint | None = None
+
+
+class GetBlueprintsMsg(Msg):
+    namespace: str = ""
+    kind: str = ""
+    locationname: str = ""
+
+
+class UpdateBlueprintMsg(Msg):
+    blueprint: Blueprint | None = None
+    forcegeneration: bool = False
+
+
+class GetBlueprintHistoryMsg(Msg):
+    blueprintid: str = ""
+    limit: Int64 = 0
+
+
+class UpdateBlueprintStatusMsg(Msg):
+    colonyname: str = ""
+    blueprintname: str = ""
+    status: dict[str, Any] = Field(default_factory=dict)
+
+
+class ReconcileBlueprintMsg(Msg):
+    namespace: str = ""
+    name: str = ""
+    force: bool = False
+class SubscribeChannelMsg(Msg):
+    processid: str = ""
+    name: str = ""
+    afterseq: Int64 = 0
     timeout: Seconds = 0

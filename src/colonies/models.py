@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic_core.core_schema import ValidatorFunctionWrapHandler
 
 from .exceptions import BadRequest
+from .types import processes_per_node
 
 
 #: Integers the database and the Go clients can hold.
@@ -54,6 +56,26 @@ class Conditions(Wire):
     storage: str = ""
     gpu: Gpu = Field(default_factory=Gpu)
     walltime: Seconds = 0
+    #: Which spelling of processes-per-node the client sent: "v1.7.8" (``processes-per-node``), "v1.9"
+    #: (``processespernode``) or "" (neither): a hint of the client's wire generation, never stored.
+    _spelling: str = PrivateAttr(default="")
+
+    @property
+    def spelling(self) -> str:
+        return self._spelling
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _old_spelling(cls, data: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        """``processes-per-node`` (v1.7.8, the seed) is read as ``processespernode`` (v1.8.7 and later); when both
+        are sent, the newer one wins."""
+        conditions = handler(processes_per_node(data))
+        if isinstance(data, dict) and isinstance(conditions, Conditions):
+            if "processes-per-node" in data:
+                conditions._spelling = "v1.7.8"
+            elif "processespernode" in data:
+                conditions._spelling = "v1.9"
+        return conditions
 
 
 class FunctionSpec(Wire):
@@ -90,6 +112,15 @@ class User(Wire):
     phone: str = ""
 
 
+class ExecutorLocation(Wire):
+    """An executor's own coordinates, as v1.7.8 clients send and parse them (``name``: v1.9.0-v1.9.5)."""
+
+    long: float = 0.0
+    lat: float = 0.0
+    name: str = ""
+    desc: str = ""
+
+
 class Executor(Wire):
     executorid: str = ""
     executortype: str = ""
@@ -101,6 +132,23 @@ class Executor(Wire):
     allocations: dict[str, Any] = Field(default_factory=lambda: {"projects": {}})
     blueprintid: str = ""
     blueprintgen: Int64 = 0
+    #: v1.7.8 clients' ``{long, lat, desc}`` (v1.9 clients name a location instead); kept as sent.
+    location: ExecutorLocation | None = None
+
+
+class Project(Wire):
+    """One project's allocation of an executor (reportallocationmsg); Go's ``core.Project``."""
+
+    allocatedcpu: Int64 = 0
+    usedcpu: Int64 = 0
+    allocatedgpu: Int64 = 0
+    usedgpu: Int64 = 0
+    allocatedstorage: Int64 = 0
+    usedstorage: Int64 = 0
+
+
+class Allocations(Wire):
+    projects: dict[str, Project] = Field(default_factory=dict)
 
 
 class FunctionArg(Wire):

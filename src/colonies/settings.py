@@ -113,6 +113,14 @@ class Settings:
     cron_checker_period: int = 1000
     #: Generators are checked this often (ms; packs on this server wake the check sooner).
     generator_checker_period: int = 1000
+    #: Channels (v1.9, the Go server's limits): largest payload of one entry in bytes, entries per channel, and
+    #: appends per process per second (sustained) with bursts up to ``channel_burst``, counted over all replicas.
+    channel_max_payload_bytes: int = 10 * 1024 * 1024
+    channel_max_entries: int = 10_000
+    channel_rate: float = 100.0
+    channel_burst: int = 500
+    #: "current", or "1.7.8": answer as the original v1.7.8 server does (a test aid; see server/generations.py).
+    wire_generation: str = "current"
 
     @property
     def tls(self) -> bool:
@@ -148,6 +156,11 @@ class Settings:
             cron_tz=os.environ.get("COLONIES_CRON_TZ", "").strip() or "UTC",
             cron_checker_period=env_int("COLONIES_CRON_CHECKER_PERIOD", 1000),
             generator_checker_period=env_int("COLONIES_GENERATOR_CHECKER_PERIOD", 1000),
+            channel_max_payload_bytes=env_int("COLONIES_CHANNEL_MAX_PAYLOAD_BYTES", 10 * 1024 * 1024),
+            channel_max_entries=env_int("COLONIES_CHANNEL_MAX_ENTRIES", 10_000),
+            channel_rate=float(os.environ.get("COLONIES_CHANNEL_RATE", "").strip() or 100),
+            channel_burst=env_int("COLONIES_CHANNEL_BURST", 500),
+            wire_generation=os.environ.get("COLONIES_WIRE_GENERATION", "").strip() or "current",
         )
         for key, value in overrides.items():
             if value is not None:

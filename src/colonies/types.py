@@ -34,9 +34,23 @@ class AttributeType(IntEnum):
     ENV = 3
 
 
+def processes_per_node(conditions: Any) -> Any:
+    """Conditions with ``processes-per-node`` (v1.7.8, the seed's specs) read as ``processespernode`` (v1.8.7 and
+    later); the newer spelling wins when both are given. Anything but a mapping is returned unchanged."""
+    if not isinstance(conditions, dict) or "processes-per-node" not in conditions:
+        return conditions
+    conditions = dict(conditions)
+    old = conditions.pop("processes-per-node")
+    if conditions.get("processespernode") in (None, 0):
+        conditions["processespernode"] = old
+    return conditions
+
+
 MAX_COUNT = 100  #: list calls
 MAX_LOG_COUNT = 500
 MAX_LOG_DAYS = 30
+#: Channels a function spec may declare (the Go server's limit per process).
+MAX_CHANNELS = 100
 MIN_PRIORITY = -50_000
 MAX_PRIORITY = 50_000
 #: One priority unit moves a process one day ahead in the queue.

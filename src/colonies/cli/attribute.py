@@ -6,6 +6,7 @@ from typing import Any
 
 import typer
 
+from . import ids
 from .context import get_config
 from .output import ATTRIBUTE_TYPES, emit, kv_table, plain, state_name
 
@@ -23,7 +24,8 @@ def _attribute_table(a: Any) -> None:
 
 @app.command("add")
 def add(
-    processid: str = typer.Option(..., "--processid", "-p", help="Process id."),
+    processid: str = typer.Option(..., "--processid", "-p", help="Process id (or a unique prefix).",
+                                   callback=ids.option("process")),
     key: str = typer.Option(..., "--key"),
     value: str = typer.Option(..., "--value"),
     prvkey: str | None = typer.Option(

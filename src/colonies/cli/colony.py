@@ -78,4 +78,5 @@ def stats(
     cfg = get_config()
     colonyname = cfg.colony(name)
     data = plain(cfg.client().stats(colonyname, cfg.key())) or {}
-    emit(data, lambda d: kv_table(f"Colony {colonyname}", [(label, d.get(k, 0)) for label, k in _STATS]))
+    # Counts the server does not send (v1.7.8 has no active, unregistered or cancelled ones) are left out.
+    emit(data, lambda d: kv_table(f"Colony {colonyname}", [(label, d[k]) for label, k in _STATS if k in d]))

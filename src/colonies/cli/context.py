@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ..crypto import CryptoError, id_from_prvkey
+from .. import environment as env
 from ..keys import KeySourceError, peek_key, read_key_file
 
 if TYPE_CHECKING:
@@ -30,25 +31,6 @@ KEY_VARS = {
 
 class CLIError(Exception):
     """A user mistake or an unusable environment: printed as one ``Error:`` line, exit code 1."""
-
-
-def _env_bool(*names: str) -> bool | None:
-    for name in names:
-        value = os.environ.get(name, "").strip().lower()
-        if value:
-            return value in ("1", "true", "yes", "on")
-    return None
-
-
-def _env_port() -> int:
-    for name in ("COLONIES_SERVER_HTTP_PORT", "COLONIES_SERVER_PORT"):
-        value = os.environ.get(name, "").strip()
-        if value:
-            try:
-                return int(value)
-            except ValueError:
-                raise CLIError(f"{name} must be a port number, not {value!r}") from None
-    return 50080
 
 
 def _key_from_stdin() -> str:
@@ -82,6 +64,8 @@ class Config:
     server_prvkey: str = ""
     verbose: bool = False
     json: bool = False
+    #: Tables with whole ids and cells (``--wide``); also the case whenever stdout is not a terminal.
+    wide: bool = False
     #: Whether ``prvkey`` came from the root ``--prvkey`` flag (so errors name the flag, not the variable).
     prvkey_from_flag: bool = False
     _client: Any = field(default=None, repr=False)
@@ -90,25 +74,29 @@ class Config:
     def from_env(
         cls, host: str | None = None, port: int | None = None, insecure: bool = False,
         skip_verify: bool = False, prvkey: str | None = None, verbose: bool = False, json: bool = False,
-        ca_cert: str | None = None,
+        ca_cert: str | None = None, wide: bool = False,
     ) -> Config:  # fmt: skip
         """Env first, flags win. ``--insecure`` (alias ``--skip-tls-verify``) means "do not verify the server's
         certificate", as in curl; the Go CLI's meaning, plain HTTP, is ``COLONIES_TLS=false``."""
-        tls = _env_bool("COLONIES_TLS", "COLONIES_SERVER_TLS") or False
+        try:  # one precedence for the CLI, the SDK and executors: colonies.environment
+            tls = env.flag(env.tls())
+            env_port = int(env.port().text) if port is None else port
+            env_insecure = env.flag(env.tls_insecure())
+        except env.BadEnvironment as exc:
+            raise CLIError(str(exc)) from None
         return cls(
-            host=host or os.environ.get("COLONIES_SERVER_HOST") or "localhost",
-            port=port if port is not None else _env_port(),
+            host=host or env.host().text,
+            port=env_port,
             tls=tls,
-            skip_verify=insecure or skip_verify or bool(
-                _env_bool("COLONIES_TLS_INSECURE") or _env_bool("COLONIES_SKIP_TLS_VERIFY")
-            ),
-            ca_cert=ca_cert or os.environ.get("COLONIES_TLS_CA", "").strip(),
-            colonyname=os.environ.get("COLONIES_COLONY_NAME", ""),
+            skip_verify=insecure or skip_verify or env_insecure,
+            ca_cert=ca_cert or env.tls_ca().text,
+            colonyname=env.colony().text,
             prvkey=prvkey or _key("COLONIES_PRVKEY"),
             colony_prvkey=_key("COLONIES_COLONY_PRVKEY"),
             server_prvkey=_key("COLONIES_SERVER_PRVKEY"),
             verbose=verbose,
             json=json,
+            wide=wide,
             prvkey_from_flag=bool(prvkey),
         )
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import typer
 
+from ..exceptions import ServerTooOld
+from . import ids
 from .context import CLIError, get_config
 from .output import emit, emit_id, fmt_time, info, kv_table, plain, table
 from .specs import load_json_file
@@ -13,7 +15,7 @@ from .workflow import workflow_spec
 
 app = typer.Typer(no_args_is_help=True, help="Run workflows on a schedule.")
 
-_CRONID = typer.Option(..., "--cronid", "-i", help="Cron id.")
+_CRONID = typer.Option(..., "--cronid", "-i", help="Cron id (or a unique prefix).", callback=ids.option("cron"))
 
 
 def _schedule(cron: Any) -> str:
@@ -84,7 +86,10 @@ def get(
     cfg = get_config()
     client, key = cfg.client(), cfg.key()
     found = plain(client.get_cron(cronid, key))
-    found["runs"] = plain(client.get_cron_runs(cronid, key, count=runs)) if runs > 0 else []
+    try:
+        found["runs"] = plain(client.get_cron_runs(cronid, key, count=runs)) if runs > 0 else []
+    except ServerTooOld:  # an original server keeps no history: show the rest
+        found["runs"] = []
     emit(found, _cron_tables)
 
 

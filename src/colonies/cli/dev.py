@@ -109,6 +109,8 @@ def dev(
         f"export COLONIES_EXECUTOR_NAME={executor_name}",
         f"export COLONIES_EXECUTOR_TYPE={executor_type}",
         f"export COLONIES_PRVKEY={prvkey}",
+        "# File contents (ColonyFS) in a directory of this server's; set AWS_S3_* instead to use S3.",
+        f"export COLONIES_FS_DIR={os.path.join(directory, 'files')}",
         "# The server owner's key is needed only for 'colonies colony add/remove' and 'server stats'; keep it out",
         f"# of executor shells. When you need it: export COLONIES_SERVER_PRVKEY_FILE={server_key_file}",
     ]

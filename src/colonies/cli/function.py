@@ -27,11 +27,11 @@ def _submit(spec: dict[str, Any], wait: bool, out: bool, timeout: float | None) 
     if not (wait or out):
         emit_id(process, processid, f"Process {processid} submitted")
         return
-    info(f"Process {processid} submitted, waiting for it to finish")
+    info(f"Process {processid} submitted")
     finish(wait_for_process(cfg, processid, timeout), out)
 
 
-@app.command("submit")
+@app.command("submit", epilog="Example: colonies function submit --spec echo.json --wait --out")
 def submit(
     spec: str = typer.Option(..., "--spec", help="A FunctionSpec JSON file."),
     wait: bool = _WAIT,
@@ -48,7 +48,7 @@ def submit(
     _submit(normalise_funcspec(data, cfg.colonyname, spec), wait, out, timeout)
 
 
-@app.command("exec")
+@app.command("exec", epilog="Example: colonies function exec --func echo --args hello,world --targettype cli --out")
 def exec_(
     func: str = typer.Option(..., "--func", help="Function name."),
     args: str | None = typer.Option(None, "--args", help="Positional arguments, comma separated."),

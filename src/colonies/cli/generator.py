@@ -8,6 +8,8 @@ from typing import Any
 
 import typer
 
+from ..exceptions import ServerTooOld
+from . import ids
 from .context import CLIError, get_config
 from .output import emit, emit_id, fmt_time, info, kv_table, plain, table
 from .specs import load_json_file
@@ -15,7 +17,8 @@ from .workflow import workflow_spec
 
 app = typer.Typer(no_args_is_help=True, help="Batch packed arguments into workflows.")
 
-_GENID = typer.Option(..., "--generatorid", "-i", help="Generator id.")
+_GENID = typer.Option(..., "--generatorid", "-i", help="Generator id (or a unique prefix).",
+                      callback=ids.option("generator"))
 
 
 def _generators_table(generators: Any) -> None:
@@ -72,7 +75,10 @@ def get(
     cfg = get_config()
     client, key = cfg.client(), cfg.key()
     found = plain(client.get_generator(generatorid, key))
-    found["runs"] = plain(client.get_generator_runs(generatorid, key, count=runs)) if runs > 0 else []
+    try:
+        found["runs"] = plain(client.get_generator_runs(generatorid, key, count=runs)) if runs > 0 else []
+    except ServerTooOld:  # an original server keeps no history: show the rest
+        found["runs"] = []
     emit(found, _generator_tables)
 
 

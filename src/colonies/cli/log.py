@@ -9,6 +9,7 @@ from typing import Any
 
 import typer
 
+from . import ids
 from .context import CLIError, get_config
 from .output import emit, fmt_time, info, line, plain, print_json, table
 from .process import FINAL, fetch
@@ -26,9 +27,10 @@ def _write(logs: list[dict[str, Any]]) -> None:
     sys.stdout.flush()
 
 
-@app.command("get")
+@app.command("get", epilog="Example: colonies log get -p 7c9e8d1f --follow")
 def get(
-    processid: str = typer.Option(..., "--processid", "-p", help="Process id."),
+    processid: str = typer.Option(..., "--processid", "-p", help="Process id (or a unique prefix).",
+                                   callback=ids.option("process")),
     count: int = typer.Option(100, "--count", help=f"How many entries (at most {MAX_LOG_COUNT})."),
     since: int = typer.Option(0, "--since", help="Only entries after this timestamp (Unix ns)."),
     first: bool = typer.Option(False, "--first", help="The oldest entries rather than the newest."),
@@ -67,7 +69,8 @@ def get(
 
 @app.command("add")
 def add(
-    processid: str = typer.Option(..., "--processid", "-p", help="Process id."),
+    processid: str = typer.Option(..., "--processid", "-p", help="Process id (or a unique prefix).",
+                                   callback=ids.option("process")),
     message: str = typer.Option(..., "--message", "-m", help="Log message."),
     prvkey: str | None = typer.Option(
         None, "--prvkey", help="Sign with this key instead of COLONIES_PRVKEY."

@@ -17,19 +17,40 @@ from ..crypto import CryptoError
 from ..exceptions import ColoniesConnectionError, ColoniesError
 from ..keys import KeySourceError, read_key_file
 from . import (
-    attribute, colony, cron, dev, executor, function, generator, keys, location, log, process, server, user,
-    workflow,
+    assignments, attribute, blueprint, channel, cluster, colony, cron, dev, executor, fs, function, generator, keys,
+    location, log, process, server, user, workflow,
 )
 from .config import show_config
 from .context import CLIError, Config, set_config
 from .output import emit
 
+def _flags_take_no_value() -> None:
+    """Typer 0.27+ prints ``<bool>`` beside every flag, which invites ``--wait true`` (an error): a flag's help
+    row shows no type, as in click and earlier Typer."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    if getattr(shown, "_colonies", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if self.is_flag else shown(self, ctx)
+
+    display_type_rich._colonies = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+    no_args_is_help=True, pretty_exceptions_enable=False,
     help="ColonyOS in Python: run a server and drive colonies, executors, processes and workflows.",
+    epilog="Start here: colonies dev (a server for development), then colonies process ps, colonies workflow "
+           "submit --spec FILE --wait. Shell completion: colonies --install-completion.",
 )  # fmt: skip
 app.add_typer(server.server_app, name="server")
-app.command("dev")(dev.dev)
+app.command("dev", epilog="Example: colonies dev > dev.env &   then: source dev.env   (the server keeps running; "
+            "dev.env holds the export lines)")(dev.dev)
 app.add_typer(keys.key_app, name="key")
 app.add_typer(keys.security_app, name="security")
 app.add_typer(colony.app, name="colony")
@@ -43,6 +64,12 @@ app.add_typer(attribute.app, name="attribute")
 app.add_typer(cron.app, name="cron")
 app.add_typer(generator.app, name="generator")
 app.add_typer(location.app, name="location")
+app.add_typer(fs.app, name="fs")
+app.add_typer(cluster.app, name="cluster")
+assignments.add_commands(process.app)
+assignments.add_commands(colony.app)
+app.add_typer(blueprint.app, name="blueprint")
+app.add_typer(channel.app, name="channel")
 app.command("config")(show_config)
 
 
@@ -51,6 +78,7 @@ def root(
     ctx: typer.Context,
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging; tracebacks on errors."),
     json_out: bool = typer.Option(False, "--json", help="Print raw JSON (for scripts)."),
+    wide: bool = typer.Option(False, "--wide", help="Tables with whole ids and values (as when piped)."),
     host: str | None = typer.Option(None, "--host", help="Server (env COLONIES_SERVER_HOST)."),
     port: int | None = typer.Option(None, "--port", help="Server port (env COLONIES_SERVER_PORT, 50080)."),
     insecure: bool = typer.Option(
@@ -66,6 +94,9 @@ def root(
     prvkey_file: str | None = typer.Option(
         None, "--prvkey-file", help="Sign with the key in this file (env COLONIES_PRVKEY_FILE; '-' = stdin)."
     ),
+    show_version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=lambda value: _print_version(value),
+        help="Print the CLI's version and exit."),
 ) -> None:
     """Global options; they may also be given after the subcommand (``colonies process ps --json``)."""
     if verbose:  # each request (httpx logs them at INFO) and our own debug output, not the wire chatter
@@ -73,7 +104,7 @@ def root(
         logging.getLogger("colonies").setLevel(logging.DEBUG)
     prvkey = _flag_key(prvkey, prvkey_file)
     cfg = Config.from_env(host=host, port=port, insecure=insecure, skip_verify=skip_verify, prvkey=prvkey,
-                          verbose=verbose, json=json_out, ca_cert=ca_cert)  # fmt: skip
+                          verbose=verbose, json=json_out, ca_cert=ca_cert, wide=wide)  # fmt: skip
     set_config(cfg)
     ctx.call_on_close(cfg.close)
 
@@ -96,18 +127,27 @@ def _flag_key(prvkey: str | None, prvkey_file: str | None) -> str | None:
 @app.command("version")
 def version() -> None:
     """The CLI's version (the server's: `colonies server status`)."""
+    emit({"version": _version()}, lambda d: typer.echo(f"colonies {d['version']}"))
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"colonies {_version()}")
+        raise typer.Exit()
+
+
+def _version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
 
     try:
-        ver = dist_version("colonies")
+        return dist_version("colonies")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
-        ver = "dev"
-    emit({"version": ver}, lambda d: typer.echo(f"colonies {d['version']}"))
+        return "dev"
 
 
 #: Root flags that users also type after the subcommand, as the original allows (``process get -p X --json``).
-_GLOBAL_FLAGS = frozenset({"--json", "--verbose", "-v", "--insecure", "--skip-tls-verify"})
+_GLOBAL_FLAGS = frozenset({"--json", "--wide", "--verbose", "-v", "--insecure", "--skip-tls-verify"})
 _GLOBAL_VALUED = frozenset({"--host", "--port", "--prvkey", "--prvkey-file", "--ca-cert"})
 
 

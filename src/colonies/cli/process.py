@@ -9,7 +9,10 @@ from typing import Any
 
 import typer
 
+from ..exceptions import ColoniesError
+from ..generations import is_state_refusal
 from ..timefmt import parse_time
+from . import ids
 from .context import CLIError, Config, get_config
 from .output import (
     ATTRIBUTE_TYPES,
@@ -109,28 +112,12 @@ def fetch(cfg: Config, processid: str) -> dict[str, Any]:
     return plain(cfg.client().get_process(processid, cfg.key()))
 
 
-def poll_until_final(get: Callable[[], dict[str, Any]], timeout: float | None, what: str) -> dict[str, Any]:
-    """Re-read a process or workflow until it is successful, failed or cancelled; CLIError on timeout.
-
-    Polling (50 ms growing to 1 s) rather than the SDK's ``wait``: that subscribes to one target state, and a
-    waiting user wants to hear about failure as soon as about success.
-    """
-    deadline = None if timeout is None or timeout <= 0 else time.monotonic() + timeout
-    delay = 0.05
-    while True:
-        obj = get()
-        if obj.get("state") in FINAL:
-            return obj
-        left = float("inf") if deadline is None else deadline - time.monotonic()
-        if left <= 0:
-            state = state_name(obj.get("state")).lower()
-            raise CLIError(f"timed out after {timeout:g} s waiting for {what} (still {state})")
-        time.sleep(min(delay, left))
-        delay = min(delay * 1.5, 1.0)
-
-
 def wait_for_process(cfg: Config, processid: str, timeout: float | None = None) -> dict[str, Any]:
-    return poll_until_final(lambda: fetch(cfg, processid), timeout, f"process {processid}")
+    """Follow a process to its end: a live line in a terminal, a line per change of state otherwise."""
+    from .watch import follow
+
+    return follow(lambda: fetch(cfg, processid), lambda p: [p], f"Process {processid[:12]}",
+                  f"process {processid}", timeout)  # fmt: skip
 
 
 def finish(process: dict[str, Any], out: bool) -> None:
@@ -149,6 +136,15 @@ def finish(process: dict[str, Any], out: bool) -> None:
 
 
 # -- listing -------------------------------------------------------------------------------------------------
+def state_refused(exc: ColoniesError, what: str, cfg: Config) -> CLIError | None:
+    """The one-line error for a list the server cannot make in that state (the original servers list states 0-3
+    only: no cancelled processes or workflows), else None."""
+    if not is_state_refusal(exc.status, exc.message):
+        return None
+    return CLIError(f"listing {what} needs a Colonies for Python server (the server at {cfg.address} answered: "
+                    f"{exc.message})")  # fmt: skip
+
+
 def _list_command(name: str, state: int, what: str) -> None:
     """ps/psw/pss/psf/psc differ only in the state they list."""
 
@@ -159,8 +155,11 @@ def _list_command(name: str, state: int, what: str) -> None:
         initiator: str = typer.Option("", "--initiator", help="Only processes submitted by this user."),
     ) -> None:
         cfg = get_config()
-        found = cfg.client().list_processes(cfg.colony(), count, state, cfg.key(), executortype=executortype,
-                                            label=label, initiator=initiator)  # fmt: skip
+        try:
+            found = cfg.client().list_processes(cfg.colony(), count, state, cfg.key(), executortype=executortype,
+                                                label=label, initiator=initiator)  # fmt: skip
+        except ColoniesError as exc:
+            raise state_refused(exc, f"{what} processes", cfg) or exc from None
         processes = plain(found) or []
         emit(processes, lambda ps: processes_table(ps, state))
 
@@ -176,11 +175,11 @@ for _name, _state, _what in (
 
 
 # -- single process ------------------------------------------------------------------------------------------
-_PID = typer.Option(..., "--processid", "-p", help="Process id.")
+_PID = typer.Option(..., "--processid", "-p", help="Process id (or a unique prefix).", callback=ids.option("process"))
 _PRVKEY = typer.Option(None, "--prvkey", help="Sign with this key instead of COLONIES_PRVKEY.")
 
 
-@app.command("get")
+@app.command("get", epilog="Example: colonies process get -p 7c9e8d1f   (a unique prefix of the id is enough)")
 def get(
     processid: str = _PID, out: bool = typer.Option(False, "--out", help="Print only the output values.")
 ) -> None:
@@ -200,6 +199,9 @@ def wait(
 ) -> None:
     """Wait for a process to finish; exit 1 if it fails or the timeout passes."""
     finish(wait_for_process(get_config(), processid, timeout), out)
+
+
+app.command("watch", help="Follow a process submitted elsewhere until it ends (its state and time, live).")(wait)
 
 
 @app.command("assign")

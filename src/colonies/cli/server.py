@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
+import re
+import socket
 from typing import Any
 
 import typer
 
 from ..crypto import CryptoError, id_from_prvkey
+from ..generations import GENERATIONS
 from ..schedule import ScheduleError, time_zone
 from ..server.origins import is_loopback_bind
 from ..settings import DEV_COLONY_PRVKEY, DEV_SERVER_PRVKEY, Settings
+from ..storage import StorageError, check_url
 from .context import CLIError, get_config
 from .output import emit, info, kv_table, plain
 
@@ -76,10 +81,15 @@ def check_tls(cert: str, key: str) -> None:
 
 
 def _server_id(server_id: str | None) -> str:
-    if server_id:
-        return server_id
-    if os.environ.get("COLONIES_SERVER_ID"):
-        return os.environ["COLONIES_SERVER_ID"]
+    """The server owner's id from the flag, COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY; "" when none is given.
+    A malformed id is refused: stored, it would lock every server-owner call out."""
+    given, source = (server_id, "--server-id") if server_id else (os.environ.get("COLONIES_SERVER_ID", ""),
+                                                                    "COLONIES_SERVER_ID")  # fmt: skip
+    if given:
+        given = given.strip().lower()
+        if not re.fullmatch(r"[0-9a-f]{64}", given):
+            raise CLIError(f"{source} must be 64 hex digits (a server key's id: colonies key id), not {given!r}")
+        return given
     key = os.environ.get("COLONIES_SERVER_PRVKEY")
     return id_from_prvkey(key) if key else ""
 
@@ -95,6 +105,24 @@ def redact_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound here rather than by uvicorn, whose bind failure is a traceback and exit 1."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
+    # every small reply waits for the client's delayed ACK (about 40 ms a request).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # a restart must not wait for TIME_WAIT
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise CLIError(f"port {port} is in use on {host} (another Colonies server?); choose another with "
+                           "--port or COLONIES_SERVER_PORT") from None  # fmt: skip
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    return sock
+
+
 async def serve(settings: Settings, setup: Any = None, on_started: Any = None) -> None:
     """Open the store, run ``setup`` on it, serve; ``on_started`` runs once the port is really listening."""
     import uvicorn
@@ -102,7 +130,12 @@ async def serve(settings: Settings, setup: Any = None, on_started: Any = None) -
     from ..server.app import create_app
     from ..storage import open_store
 
-    store = await open_store(settings.db_url)
+    sock = listening_socket(settings.host, settings.port)  # first: a port in use is one line, nothing opened
+    try:
+        store = await open_store(settings.db_url)
+    except StorageError as exc:
+        sock.close()
+        raise CLIError(str(exc)) from None
     if setup is not None:
         await setup(store)
     tls: dict[str, Any] = {}
@@ -118,7 +151,7 @@ async def serve(settings: Settings, setup: Any = None, on_started: Any = None) -
         http=protocol_class(settings.header_timeout, limits), timeout_keep_alive=int(settings.idle_timeout), **tls,
     )  # fmt: skip
     server = uvicorn.Server(config)
-    serving = asyncio.ensure_future(server.serve())
+    serving = asyncio.ensure_future(server.serve(sockets=[sock]))
     while not server.started and not serving.done():
         await asyncio.sleep(0.02)
     if server.started and on_started is not None:
@@ -126,7 +159,8 @@ async def serve(settings: Settings, setup: Any = None, on_started: Any = None) -
     await serving
 
 
-@server_app.command("start")
+@server_app.command("start", epilog="Example: colonies server start --db postgresql://colonies@db/colonies "
+                    "--server-id \"$(colonies key id --key-file server.key)\"")
 def server_start(
     host: str | None = typer.Option(
         None, "--host", help="Address to listen on (env COLONIES_SERVER_HOST_BIND, default 0.0.0.0)."
@@ -149,6 +183,9 @@ def server_start(
     allow_well_known: bool = typer.Option(
         False, "--allow-well-known-keys", help="Serve even though the server key or the database uses the "
         "published development keys (anyone can sign as their owners)."),
+    wire_generation: str | None = typer.Option(
+        None, "--wire-generation", help="current (default), or 1.7.8: answer as the original v1.7.8 server, "
+        "refusing the messages it lacks (for testing clients; env COLONIES_WIRE_GENERATION)."),
 ) -> None:
     """Start a Colonies server (HTTPS and WSS with --tls-cert and --tls-key)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -158,8 +195,19 @@ def server_start(
     except CryptoError as exc:
         raise typer.BadParameter(f"COLONIES_SERVER_PRVKEY: {exc}") from None
     settings = Settings.from_env(host=host, port=port, db_url=db, server_id=sid, max_body_bytes=max_body,
-                                 tls_cert=tls_cert, tls_key=tls_key, cors_origins=cors_origin or None)  # fmt: skip
+                                 tls_cert=tls_cert, tls_key=tls_key, cors_origins=cors_origin or None,
+                                 wire_generation=wire_generation)  # fmt: skip
+    if settings.wire_generation not in GENERATIONS:
+        raise CLIError(f"--wire-generation (COLONIES_WIRE_GENERATION) must be one of {', '.join(GENERATIONS)}, "
+                       f"not {settings.wire_generation!r}")  # fmt: skip
+    if settings.wire_generation != "current":
+        typer.echo(f"answering as the original v{settings.wire_generation} server (--wire-generation): newer "
+                   "messages are refused", err=True)  # fmt: skip
     check_tls(settings.tls_cert, settings.tls_key)
+    try:
+        check_url(settings.db_url)
+    except StorageError as exc:
+        raise CLIError(str(exc)) from None
     try:
         time_zone(settings.cron_tz)
     except ScheduleError as exc:
@@ -169,15 +217,20 @@ def server_start(
     if not settings.tls and not is_loopback_bind(settings.host):
         typer.echo(f"WARNING: serving plain HTTP on {settings.host}: signed requests, process inputs, outputs "
                    "and env travel unencrypted; use --tls-cert/--tls-key or a TLS proxy", err=True)  # fmt: skip
-    if not sid:
-        typer.echo("warning: no server id given (COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY); "
-                   "keeping the one stored in the database", err=True)  # fmt: skip
     def started() -> None:
         scheme = "https" if settings.tls else "http"
         where = f"{scheme}://{settings.host}:{settings.port}, database {redact_url(settings.db_url)}"
         typer.echo(f"Colonies server listening on {where}", err=True)
 
     async def check_store(store: Any) -> None:
+        if not sid:
+            stored = await store.get_server_id()
+            if stored:
+                typer.echo(f"warning: no server id given (--server-id, COLONIES_SERVER_ID or COLONIES_SERVER_PRVKEY); "
+                           f"keeping the one stored in the database ({stored[:12]}…)", err=True)  # fmt: skip
+            else:
+                typer.echo("warning: no server id given and none stored: nobody can act as the server owner (add "
+                           "colonies) until the server starts with --server-id or COLONIES_SERVER_ID", err=True)
         if allow_well_known:
             return
         if await store.get_server_id() == id_from_prvkey(DEV_SERVER_PRVKEY):

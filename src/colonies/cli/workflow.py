@@ -6,19 +6,23 @@ from typing import Any
 
 import typer
 
+from ..exceptions import ColoniesError
 from ..timefmt import parse_time
 from ..types import ProcessState
+from . import ids
 from .context import CLIError, Config, get_config
 from .output import PROCESS_STATES, emit, emit_id, fmt_time, info, joined, kv_table, plain, state_name, table
-from .process import confirm_all, poll_until_final, removeall_state
+from .process import confirm_all, removeall_state, state_refused
 from .specs import load_json_file, normalise_funcspec
+from .watch import failure_summary, follow
 
 app = typer.Typer(no_args_is_help=True, help="Submit and manage workflows (process graphs).")
 
 _STATE_NAMES = {"waiting": ProcessState.WAITING, "running": ProcessState.RUNNING,
                 "successful": ProcessState.SUCCESS, "success": ProcessState.SUCCESS,
                 "failed": ProcessState.FAILED, "cancelled": ProcessState.CANCELLED}  # fmt: skip
-_GID = typer.Option(..., "--workflowid", "-w", help="Workflow (process graph) id.")
+_GID = typer.Option(..., "--workflowid", "-w", help="Workflow (process graph) id (or a unique prefix).",
+                    callback=ids.option("workflow"))
 
 
 def workflow_spec(data: Any, colonyname: str, path: str) -> dict[str, Any]:
@@ -72,7 +76,8 @@ def _with_processes(cfg: Config, graph: dict[str, Any]) -> dict[str, Any]:
     return {**graph, "processes": found}
 
 
-@app.command("submit")
+@app.command("submit", epilog="Example: colonies workflow submit --spec workflow.json --wait   (a JSON array of "
+              "function specs; nodes name their parents in conditions.dependencies)")
 def submit(
     spec: str = typer.Option(
         ..., "--spec", help="JSON array of function specs (or {colonyname, functionspecs})."
@@ -90,16 +95,36 @@ def submit(
     if not wait:
         emit_id(graph, graphid, f"Workflow {graphid} submitted")
         return
-    info(f"Workflow {graphid} submitted, waiting for it to finish")
-    graph = poll_until_final(lambda: _fetch(cfg, graphid), timeout, f"workflow {graphid}")
-    graph = _with_processes(cfg, graph)
+    info(f"Workflow {graphid} submitted")
+    _watch(cfg, graphid, timeout)
+
+
+def _watch(cfg: Config, graphid: str, timeout: float | None) -> None:
+    """Follow a workflow to its end (live in a terminal); its tables after success, each failed node after not."""
+    graph = follow(lambda: _with_processes(cfg, _fetch(cfg, graphid)), lambda g: g.get("processes") or [],
+                   f"Workflow {graphid[:12]}", f"workflow {graphid}", timeout)  # fmt: skip
     state = graph.get("state")
     if cfg.json:
         emit(graph, lambda _: None)
     if state != ProcessState.SUCCESS:
-        raise CLIError(f"workflow {graphid} {state_name(state).lower()}")
+        processes = graph.get("processes") or []
+        summary = failure_summary(processes)
+        for entry in summary:
+            info(entry)
+        failed = sum(1 for p in processes if p.get("state") == ProcessState.FAILED)
+        detail = f": {failed} of {len(processes)} nodes failed" if failed else ""
+        raise CLIError(f"workflow {graphid} {state_name(state).lower()}{detail}")
     if not cfg.json:
         _graph_tables(graph)
+
+
+@app.command("watch")
+def watch(
+    workflowid: str = _GID,
+    timeout: float | None = typer.Option(None, "--timeout", help="Give up after this many seconds."),
+) -> None:
+    """Follow a workflow submitted elsewhere until it ends: each node's state, retries and time."""
+    _watch(get_config(), workflowid, timeout)
 
 
 @app.command("ls")
@@ -109,16 +134,25 @@ def ls(
     ),
     count: int = typer.Option(20, "--count", help="How many to show (at most 100)."),
 ) -> None:
-    """List workflows, newest first (all states unless --state)."""
+    """List workflows, newest first (all states unless --state; the original servers list no cancelled ones)."""
     cfg = get_config()
     if state is not None and state.lower() not in _STATE_NAMES:
         names = ", ".join(PROCESS_STATES[s].lower() for s in sorted(PROCESS_STATES))
         raise CLIError(f"--state must be one of {names}")
     states = [int(_STATE_NAMES[state.lower()])] if state else list(PROCESS_STATES)
     client, colonyname, key = cfg.client(), cfg.colony(), cfg.key()
+    if not state and client.server_generation() != "colonies-python":
+        states.remove(ProcessState.CANCELLED)  # the original servers list no cancelled workflows
     graphs: list[dict[str, Any]] = []
     for s in states:
-        graphs.extend(plain(client.get_processgraphs(colonyname, count, key, state=s)) or [])
+        try:
+            graphs.extend(plain(client.get_processgraphs(colonyname, count, key, state=s)) or [])
+        except ColoniesError as exc:
+            refused = state_refused(exc, f"{PROCESS_STATES[s].lower()} workflows", cfg)
+            if refused is None:
+                raise
+            if state:  # asked for that state: say why there is no answer
+                raise refused from None
     graphs.sort(key=lambda g: parse_time(str(g.get("submissiontime") or "")), reverse=True)
     emit(graphs[:count], _graphs_table)
 

@@ -14,8 +14,11 @@ import ssl
 from collections.abc import Mapping
 from typing import Any
 
+from ..exceptions import ColoniesError, NotFound
+from ..generations import is_state_refusal
 from .calls import (
-    WAIT_MARGIN, Call, as_any, as_channel_entries, as_dict, as_graph, as_list, as_process, as_submitted, rpc,
+    WAIT_MARGIN, Call, Program, as_any, as_channel_entries, as_dict, as_graph, as_list, as_process, as_submitted,
+    rpc,
 )  # fmt: skip
 from .frames import parse_frame, subscribe_frame
 from .models import AttrDict, FuncSpec, Process, ProcessGraph, Workflow
@@ -40,6 +43,13 @@ def workflow_json(workflow: Workflow | Mapping[str, Any]) -> dict[str, Any]:
     return wf
 
 
+def _logs_call(msg: dict[str, Any], count: int, prvkey: str, latest: bool) -> Call[list[AttrDict]]:
+    if not latest:
+        return Call("getlogsmsg", msg, prvkey, as_list)
+    return Call("getlogsmsg", {**msg, "latest": True}, prvkey, as_list, when_legacy=True,
+                feature="getlogsmsg:latest", legacy=lambda: _newest_logs(msg, count, prvkey))  # fmt: skip
+
+
 def ssl_context(tls: bool, verify: Verify) -> ssl.SSLContext | None:
     """The client TLS context for ``verify`` (None without TLS); the clients keep theirs on ``_rpc.ssl``."""
     return tls_context(verify) if tls else None
@@ -49,6 +59,54 @@ def _leased(msg: dict[str, Any], lease: str) -> dict[str, Any]:
     """Add the fencing token when there is one (plain messages stay byte-identical to pycolonies')."""
     return {**msg, "lease": lease} if lease else msg
 
+
+
+# --- how older servers are asked (Call.legacy: only messages the original v1.7.8 has) ---------------------------
+
+#: getlogsmsg's largest ``count`` on the original servers.
+MAX_LOG_COUNT = 500
+
+
+def _state_refused(exc: ColoniesError) -> bool:
+    return is_state_refusal(exc.status, exc.message)
+
+
+def _server_info_from_version(reply: Any) -> AttrDict:
+    """What ``versionmsg`` tells, in ``getserverinfomsg``'s shape (no backends)."""
+    info = as_dict(reply)
+    info.pop("msgtype", None)
+    return AttrDict({**info, "backends": []})
+
+
+def _find_by(listing: Call[list[AttrDict]], key: str, value: str, what: str) -> Program[AttrDict]:
+    """One entry of a list call whose ``key`` is ``value`` (removed executors, state 3, do not count)."""
+    for entry in (yield listing):
+        if entry.get(key) == value and not (key == "executorid" and entry.get("state") == 3):
+            return entry
+    raise NotFound(f"No {what} with id {value} in colony {listing.msg.get('colonyname', '')}")
+
+
+def _processes_of_graph(processgraphid: str, prvkey: str, count: int) -> Program[list[AttrDict]]:
+    """A workflow's processes one by one: the original servers refuse ``getprocessesmsg`` with state -1."""
+    graph = yield Call("getprocessgraphmsg", {"processgraphid": processgraphid}, prvkey, as_dict)
+    found = []
+    for processid in (graph.get("processids") or [])[:count]:
+        found.append((yield Call("getprocessmsg", {"processid": processid}, prvkey, as_any)))
+    return found
+
+
+def _newest_logs(msg: dict[str, Any], count: int, prvkey: str) -> Program[list[AttrDict]]:
+    """The newest ``count`` log lines, oldest first, from a server that ignores ``latest`` (v1.7.8): read every
+    page after ``since`` and keep the tail."""
+    kept: list[AttrDict] = []
+    since = int(msg.get("since") or 0)
+    while True:
+        page = yield Call("getlogsmsg", {**msg, "count": MAX_LOG_COUNT, "since": since}, prvkey, as_list)
+        kept = (kept + page)[-count:] if count > 0 else kept + page
+        newest = max((int(entry.get("timestamp") or 0) for entry in page), default=since)
+        if len(page) < MAX_LOG_COUNT or newest <= since:
+            return kept
+        since = newest
 
 
 # --- the API -----------------------------------------------------------------------------------------------------
@@ -95,8 +153,10 @@ class ColoniesAPI:
 
     @rpc
     def get_server_info(self, prvkey: str | None = None) -> Call[AttrDict]:
-        """Build version and listening backends (unsigned; no key needed)."""
-        return Call("getserverinfomsg", {}, prvkey, as_dict)
+        """Build version and listening backends (unsigned; no key needed). A server without this message (the
+        original v1.7.8) is asked ``versionmsg`` instead; ``backends`` is then empty."""
+        return Call("getserverinfomsg", {}, prvkey, as_dict,
+                    legacy=lambda: Call("versionmsg", {}, prvkey, _server_info_from_version))  # fmt: skip
 
     @rpc
     def get_statistics(self, prvkey: str) -> Call[AttrDict]:
@@ -162,7 +222,10 @@ class ColoniesAPI:
 
     @rpc
     def get_executor_by_id(self, colonyname: str, executorid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getexecutorbyidmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, as_dict)
+        """One executor by id; from a server without ``getexecutorbyidmsg`` (v1.7.8), found in the list."""
+        listing = Call("getexecutorsmsg", {"colonyname": colonyname}, prvkey, as_list)
+        return Call("getexecutorbyidmsg", {"colonyname": colonyname, "executorid": executorid}, prvkey, as_dict,
+                    legacy=lambda: _find_by(listing, "executorid", executorid, "executor"))  # fmt: skip
 
     @rpc
     def approve_executor(self, colonyname: str, executorname: str, prvkey: str) -> Call[AttrDict]:
@@ -183,6 +246,43 @@ class ColoniesAPI:
         return Call(
             "removeexecutormsg", {"colonyname": colonyname, "executorname": executorname}, prvkey, as_dict
         )
+
+    @rpc
+    def update_executor(
+        self, colonyname: str, executorname: str, capabilities: Mapping[str, Any], prvkey: str
+    ) -> Call[AttrDict]:
+        """Replace the executor's ``{"hardware", "software"}`` capabilities, objects or lists (the executor
+        itself)."""
+        msg = {"colonyname": colonyname, "executorname": executorname, "capabilities": dict(capabilities)}
+        return Call("updateexecutormsg", msg, prvkey, as_dict)
+
+    @rpc
+    def report_allocation(
+        self, colonyname: str, executorname: str, allocations: Mapping[str, Any], prvkey: str
+    ) -> Call[AttrDict]:
+        """Replace the executor's ``{"projects": {name: {"allocatedcpu", "usedcpu", ...}}}`` (the executor
+        itself; pycolonies' name)."""
+        dump = getattr(allocations, "model_dump", None)  # pycolonies passes its pydantic Allocations
+        body = dump(by_alias=True) if callable(dump) else dict(allocations)
+        msg = {"colonyname": colonyname, "executorname": executorname, "allocations": body}
+        return Call("reportallocationmsg", msg, prvkey, as_dict)
+
+    # -- assignment pauses -----------------------------------------------------------------------------------------
+
+    @rpc
+    def pause_assignments(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
+        """Stop handing out the colony's processes until resumed (colony owner); submissions go on."""
+        return Call("pauseassignmentsmsg", {"colonyname": colonyname}, prvkey, as_dict)
+
+    @rpc
+    def resume_assignments(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
+        """Hand out the colony's processes again (colony owner)."""
+        return Call("resumeassignmentsmsg", {"colonyname": colonyname}, prvkey, as_dict)
+
+    @rpc
+    def get_pause_status(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
+        """``{"colonyname", "ispaused"}`` (a member or the colony owner)."""
+        return Call("getpausestatusmsg", {"colonyname": colonyname}, prvkey, as_dict)
 
     # -- processes -------------------------------------------------------------------------------------------------
 
@@ -309,12 +409,11 @@ class ColoniesAPI:
     def get_process_log(
         self, colonyname: str, processid: str, count: int, since: int, prvkey: str, latest: bool = False
     ) -> Call[list[AttrDict]]:
-        """Up to ``count`` log lines of a process after ``since`` (Unix ns); ``latest`` gives the newest ones."""
+        """Up to ``count`` log lines of a process after ``since`` (Unix ns); ``latest`` gives the newest ones
+        (from a server that ignores ``latest``, v1.7.8, by reading every page)."""
         msg: dict[str, Any] = {"colonyname": colonyname, "executorid": "", "processid": processid, "count": count,
                                "since": since}  # fmt: skip
-        if latest:
-            msg["latest"] = True
-        return Call("getlogsmsg", msg, prvkey, as_list)
+        return _logs_call(msg, count, prvkey, latest)
 
     @rpc
     def get_executor_log(
@@ -323,9 +422,7 @@ class ColoniesAPI:
         """Up to ``count`` log lines written by an executor after ``since`` (Unix ns)."""
         msg: dict[str, Any] = {"colonyname": colonyname, "executorname": executorname, "processid": "",
                                "count": count, "since": since}  # fmt: skip
-        if latest:
-            msg["latest"] = True
-        return Call("getlogsmsg", msg, prvkey, as_list)
+        return _logs_call(msg, count, prvkey, latest)
 
     @rpc
     def search_logs(
@@ -378,9 +475,12 @@ class ColoniesAPI:
     def get_processes_for_workflow(
         self, processgraphid: str, colonyname: str, prvkey: str, count: int = 100
     ) -> Call[list[AttrDict]]:
-        """The processes of one workflow (as dicts)."""
+        """The processes of one workflow (as dicts). The original servers refuse state -1 (and ignore
+        ``processgraphid``): from them the processes are read one by one through the graph's ``processids``."""
         msg = {"processgraphid": processgraphid, "colonyname": colonyname, "count": count, "state": -1}
-        return Call("getprocessesmsg", msg, prvkey, as_list)
+        return Call("getprocessesmsg", msg, prvkey, as_list, when_legacy=True, legacy_on=_state_refused,
+                    feature="getprocessesmsg:processgraphid",
+                    legacy=lambda: _processes_of_graph(processgraphid, prvkey, count))  # fmt: skip
 
     @rpc
     def add_child(
@@ -439,7 +539,10 @@ class ColoniesAPI:
 
     @rpc
     def get_user_by_id(self, colonyname: str, userid: str, prvkey: str) -> Call[AttrDict]:
-        return Call("getuserbyidmsg", {"colonyname": colonyname, "userid": userid}, prvkey, as_dict)
+        """One user by id; from a server without ``getuserbyidmsg`` (v1.7.8), found in the list."""
+        listing = Call("getusersmsg", {"colonyname": colonyname}, prvkey, as_list)
+        return Call("getuserbyidmsg", {"colonyname": colonyname, "userid": userid}, prvkey, as_dict,
+                    legacy=lambda: _find_by(listing, "userid", userid, "user"))  # fmt: skip
 
     @rpc
     def remove_user(self, colonyname: str, name: str, prvkey: str) -> Call[AttrDict]:
@@ -547,7 +650,29 @@ class ColoniesAPI:
         """The workflows the generator started, newest first, with how many args each took and why."""
         return Call("getgeneratorrunsmsg", {"generatorid": generatorid, "count": count}, prvkey, as_list)
 
-    # -- snapshots and file metadata (the S3 transfers of pycolonies are not implemented) --------------------------
+    # -- snapshots and file metadata (the byte transfers, upload_file and friends, are on Colonies: colonies.fs) ----
+
+    @rpc
+    def add_file(self, file: Mapping[str, Any], prvkey: str) -> Call[AttrDict]:
+        """Register a file revision's metadata; its bytes must already be in the store (see ``upload_file``)."""
+        return Call("addfilemsg", {"file": dict(file)}, prvkey, as_dict)
+
+    @rpc
+    def remove_file(
+        self, colonyname: str, prvkey: str, fileid: str = "", label: str = "", name: str = ""
+    ) -> Call[AttrDict]:
+        """Forget a revision (by id) or every revision of a name (label and name); the bytes stay in the store."""
+        msg = {"colonyname": colonyname, "fileid": fileid, "label": label, "name": name}
+        return Call("removefilemsg", msg, prvkey, as_dict)
+
+    @rpc
+    def remove_snapshot(self, colonyname: str, prvkey: str, snapshotid: str = "", name: str = "") -> Call[AttrDict]:
+        msg = {"colonyname": colonyname, "snapshotid": snapshotid, "name": name}
+        return Call("removesnapshotmsg", msg, prvkey, as_dict)
+
+    @rpc
+    def remove_all_snapshots(self, colonyname: str, prvkey: str) -> Call[AttrDict]:
+        return Call("removeallsnapshotmsg", {"colonyname": colonyname}, prvkey, as_dict)
 
     @rpc
     def create_snapshot(self, colonyname: str, label: str, name: str, prvkey: str) -> Call[AttrDict]:

@@ -11,10 +11,11 @@ from __future__ import annotations
 import base64
 import functools
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
-from typing import Any, Concatenate, Generic, ParamSpec, Self, TypeVar, overload
+from typing import Any, Concatenate, Generic, ParamSpec, Protocol, Self, TypeAlias, TypeVar, overload
 
+from ..exceptions import ColoniesError, ServerTooOld
 from .models import AttrDict, Process, ProcessGraph, to_attrdict
 
 T = TypeVar("T")
@@ -48,6 +49,81 @@ class Call(Generic[T]):
     parse: Callable[[Any], T]
     #: HTTP timeout for this call; None uses the client's. Long-polls need more than their own timeout.
     timeout: float | None = None
+    #: The same done with the messages of an older server (colonies.generations): a Call, or a Program. Used
+    #: once the server refused this message as unknown, or refused it as ``legacy_on`` says; from the start when
+    #: ``when_legacy`` and the server is known to be of the v1.7.8 generation (which ignores a newer field).
+    legacy: Callable[[], Call[T] | Program[T]] | None = None
+    legacy_on: Callable[[ColoniesError], bool] | None = None
+    when_legacy: bool = False
+    #: Under which name a ``legacy_on`` refusal is remembered by the client (default: the payload type).
+    feature: str = ""
+
+
+#: A fallback of several requests: a generator that yields Calls, gets each one's parsed reply (or its error,
+#: thrown in) and returns the result. The same program runs on the sync and the async client.
+Program: TypeAlias = Generator["Call[Any]", Any, T]
+
+
+class Endpoint(Protocol):
+    """What the fallback decisions need from a transport (RPCClient, AsyncRPCClient)."""
+
+    refused: dict[str, str]
+    legacy: bool | None
+
+
+def use_legacy(call: Call[Any], rpc: Endpoint) -> bool:
+    """Whether to go straight to the call's fallback: this client saw the server refuse it before, or the server
+    is of the v1.7.8 generation and the call differs there only by a field the old server would ignore."""
+    if call.legacy is None:
+        return False
+    return (call.feature or call.payloadtype) in rpc.refused or (call.when_legacy and rpc.legacy is True)
+
+
+def falls_back(call: Call[Any], rpc: Endpoint, exc: ColoniesError) -> bool:
+    """Whether ``exc`` (the server's answer to ``call``) means: do it the older way. A ``legacy_on`` refusal is
+    remembered, so the client does not ask again."""
+    if call.legacy is None:
+        return False
+    if isinstance(exc, ServerTooOld):
+        return True
+    if call.legacy_on is not None and call.legacy_on(exc):
+        rpc.refused[call.feature or call.payloadtype] = exc.message
+        return True
+    return False
+
+
+def run_program(send: Callable[[Call[Any]], Any], program: Call[T] | Program[T]) -> T:
+    """Run a fallback with a synchronous ``send``."""
+    if isinstance(program, Call):
+        return send(program)  # type: ignore[no-any-return]
+    try:
+        call = next(program)
+        while True:
+            try:
+                reply = send(call)
+            except ColoniesError as exc:
+                call = program.throw(exc)
+            else:
+                call = program.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+
+
+async def run_program_async(send: Callable[[Call[Any]], Awaitable[Any]], program: Call[T] | Program[T]) -> T:
+    """Run a fallback with an asynchronous ``send``."""
+    if isinstance(program, Call):
+        return await send(program)  # type: ignore[no-any-return]
+    try:
+        call = next(program)
+        while True:
+            try:
+                reply = await send(call)
+            except ColoniesError as exc:
+                call = program.throw(exc)
+            else:
+                call = program.send(reply)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
 
 
 class rpc(Generic[P, T]):

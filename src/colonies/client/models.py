@@ -24,6 +24,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ..types import processes_per_node
+
 __all__ = [
     "AttrDict", "Attribute", "Conditions", "File", "Fs", "FuncSpec", "Gpu", "Model", "Position", "Process",
     "ProcessEdge", "ProcessGraph", "ProcessNode", "Reference", "S3Object", "Workflow", "func_spec", "to_attrdict",
@@ -203,6 +205,12 @@ class Conditions(Model):
     storage: str = ""
     gpu: Gpu | None = Field(default_factory=Gpu)
     walltime: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_spelling(cls, data: Any) -> Any:
+        """``processes-per-node`` (v1.7.8, the seed's specs) is read as ``processespernode`` (v1.8.7 and later)."""
+        return processes_per_node(dict(data) if isinstance(data, Mapping) else data)
 
 
 class Fs(Model):

@@ -14,7 +14,8 @@ import httpx
 import orjson
 
 from .. import envelope
-from ..exceptions import ColoniesConnectionError, ColoniesError
+from ..exceptions import ColoniesConnectionError, ColoniesError, ServerTooOld
+from ..generations import is_unknown_type, requirement
 
 #: What ``verify`` may be: True (system CA store), False (no check), a CA bundle file or directory, or a context.
 Verify: TypeAlias = "bool | str | os.PathLike[str] | ssl.SSLContext"
@@ -110,7 +111,7 @@ def connection_error(host: str, port: int, exc: BaseException, tls: bool = True)
     where = f"{host}:{port}"
     err = _ssl_error(exc)
     if isinstance(err, ssl.SSLCertVerificationError):
-        reason = err.verify_message or err.reason or str(err)
+        reason = (err.verify_message or err.reason or str(err)).rstrip(".")  # OpenSSL's own full stop, not two
         return ColoniesConnectionError(
             f"The TLS certificate of the Colonies server at {where} could not be verified: {reason}. Trust its CA "
             "with verify='ca.pem' (COLONIES_TLS_CA, CLI --ca-cert), or skip the check with verify=False "
@@ -142,6 +143,8 @@ class _Endpoint:
         self.verify = verify
         #: The TLS context both the HTTP client and the WebSocket use (None without TLS).
         self.ssl: ssl.SSLContext | None = tls_context(verify) if tls else None
+        #: Payload types this server refused as unknown → its answer; sent once, then refused here.
+        self.refused: dict[str, str] = {}
 
     def _unreachable(self, exc: BaseException) -> ColoniesConnectionError:
         return connection_error(self.host, self.port, exc, self.tls)
@@ -149,17 +152,49 @@ class _Endpoint:
     #: The server's ``instanceid`` (None until asked; "" if it has none, e.g. a Go server): every signed request
     #: names it as its ``audience``, so a captured request is refused by any other server that knows the key.
     _audience: str | None = None
+    #: The server's generation, learned with the audience: True if it refused ``getserverinfomsg`` (403: the
+    #: original v1.7.8 has no such message, and answers only ``versionmsg`` unsigned), False if it answered, None
+    #: before the first signed call. Clients then use v1.7.8's shapes where a newer one is silently ignored.
+    legacy: bool | None = None
 
     def _learn_audience(self, response: httpx.Response) -> None:
         try:
             info = _decode(response, self.host, self.port)
-        except ColoniesError:
+            self.legacy = False
+        except ColoniesError as exc:
             info = None
+            self.legacy = exc.status == 403
         found = info.get("instanceid") if isinstance(info, dict) else None
         self._audience = found if isinstance(found, str) and len(found) <= 64 else ""
 
     def _bind(self, msg: dict[str, Any], prvkey: str | None) -> dict[str, Any]:
         return {"audience": self._audience, **msg} if prvkey and self._audience else msg
+
+    @property
+    def generation(self) -> str:
+        """What the server is, as far as this client learned (after ``probe``): "1.7.8" (no ``getserverinfomsg``),
+        "colonies-python" (its server info names an ``instanceid``), "1.9" (the newer original), or "" before."""
+        if self.legacy is None:
+            return ""
+        if self.legacy:
+            return "1.7.8"
+        return "colonies-python" if self._audience else "1.9"
+
+    def _known_refusal(self, payloadtype: str) -> None:
+        """Refuse here, without a round trip, a message this server already refused as unknown."""
+        if payloadtype in self.refused:
+            raise ServerTooOld(payloadtype, f"{self.host}:{self.port}", self.refused[payloadtype],
+                               requirement(payloadtype))  # fmt: skip
+
+    def _classify(self, payloadtype: str, exc: ColoniesError) -> ColoniesError:
+        """A refusal of the message itself (the server does not know it) → ServerTooOld, remembered; an unsigned
+        message refused with 403 is one too (v1.7.8 checks the signature first). Anything else as it is."""
+        unsigned = payloadtype in _UNSIGNED and exc.status == 403
+        if not (unsigned or is_unknown_type(exc.status, exc.message)):
+            return exc
+        self.refused[payloadtype] = exc.message
+        return ServerTooOld(payloadtype, f"{self.host}:{self.port}", exc.message, requirement(payloadtype),
+                            exc.status)  # fmt: skip
 
 
 def _wrong_audience(exc: ColoniesError) -> bool:
@@ -168,6 +203,8 @@ def _wrong_audience(exc: ColoniesError) -> bool:
 
 _HEADERS = {"content-type": "application/json"}
 _INFO = envelope.build_request("getserverinfomsg", {}, None)
+#: Unsigned messages newer than v1.7.8 (a 403 for one of them is v1.7.8's signature check refusing it).
+_UNSIGNED = frozenset({"getserverinfomsg"})
 
 
 class RPCClient(_Endpoint):
@@ -193,16 +230,24 @@ class RPCClient(_Endpoint):
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
 
-    def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None) -> Any:
-        """Send one RPC and return the decoded reply payload; raises ColoniesError(status, message)."""
-        if prvkey and self._audience is None:
+    def probe(self) -> bool | None:
+        """Learn the server's audience and generation (once); returns ``legacy``."""
+        if self._audience is None:
             self._learn_audience(self.send_raw(_INFO))
+        return self.legacy
+
+    def call(self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None) -> Any:
+        """Send one RPC and return the decoded reply payload; raises ColoniesError(status, message), ServerTooOld
+        if the server does not know the message."""
+        self._known_refusal(payloadtype)
+        if prvkey:
+            self.probe()
         try:
             response = self.send_raw(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
             return _decode(response, self.host, self.port)
         except ColoniesError as exc:
             if not _wrong_audience(exc):
-                raise
+                raise self._classify(payloadtype, exc) from None
         self._learn_audience(self.send_raw(_INFO))  # the server's database was replaced: sign for the new one
         response = self.send_raw(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
         return _decode(response, self.host, self.port)
@@ -231,17 +276,24 @@ class AsyncRPCClient(_Endpoint):
         except httpx.HTTPError as exc:
             raise self._unreachable(exc) from None
 
+    async def probe(self) -> bool | None:
+        """Learn the server's audience and generation (once); returns ``legacy``."""
+        if self._audience is None:
+            self._learn_audience(await self._post(_INFO))
+        return self.legacy
+
     async def call(
         self, payloadtype: str, msg: dict[str, Any], prvkey: str | None, timeout: float | None = None
     ) -> Any:
-        if prvkey and self._audience is None:
-            self._learn_audience(await self._post(_INFO))
+        self._known_refusal(payloadtype)
+        if prvkey:
+            await self.probe()
         try:
             response = await self._post(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
             return _decode(response, self.host, self.port)
         except ColoniesError as exc:
             if not _wrong_audience(exc):
-                raise
+                raise self._classify(payloadtype, exc) from None
         self._learn_audience(await self._post(_INFO))
         response = await self._post(envelope.build_request(payloadtype, self._bind(msg, prvkey), prvkey), timeout)
         return _decode(response, self.host, self.port)

@@ -17,7 +17,7 @@ shutdown.
 
 from .context import ProcessContext
 from .executor import SHUTDOWN_ERROR, Executor
-from .functions import error_text, to_output
+from .functions import Detached, error_text, to_output
 from .process import Process, to_process
 
-__all__ = ["SHUTDOWN_ERROR", "Executor", "Process", "ProcessContext", "error_text", "to_output", "to_process"]
+__all__ = ["SHUTDOWN_ERROR", "Detached", "Executor", "Process", "ProcessContext", "error_text", "to_output", "to_process"]

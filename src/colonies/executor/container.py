@@ -72,12 +72,16 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
+from ..client.client import Colonies
 from ..exceptions import ColoniesError
+from ..fs import FsError
 from ..models import parse_cpu, parse_memory
+from ..types import processes_per_node
 from .container_backends import (
     Backend,
     BackendUnavailable,
@@ -89,10 +93,14 @@ from .container_backends import (
 )
 from .context import ProcessContext
 from .executor import Executor
+from .functions import Detached
+from .jobfiles import FsSpec, FsSpecError, JobFiles, parse_fs
 
 log = logging.getLogger("colonies.executor.container")  # not "__main__" under `python -m`
 
 FUNCNAME = "execute"
+#: The function that only moves files: the spec's ``fs`` section in, then out, with no job in between.
+SYNC_FUNCNAME = "sync"
 DEFAULT_TYPE = "container-executor"
 KNOWN_KWARGS = frozenset({"cmd", "args", "docker-image", "env", "workdir", "working-dir", "init-cmd",
                           "rebuild-image", "debug"})  # fmt: skip
@@ -122,6 +130,8 @@ class Capacity:
     cpu_millicores: int = 0
     mem_bytes: int = 0
     gpus: int = 0
+    #: Most processes per node a job may ask for (Slurm tasks, containers per Kubernetes pod).
+    processes_per_node: int = 1
 
 
 @dataclass(frozen=True)
@@ -195,20 +205,48 @@ def _quantity(parse: Callable[[str], int], text: Any, what: str) -> int:
         raise InvalidSpec(f"conditions.{what}: {exc.message}") from None
 
 
-def _check_capacity(conditions: Mapping[str, Any], capacity: Capacity) -> tuple[int, int, int]:
-    """Refuse what cannot be met; returns (millicores, memory bytes, gpus) asked for."""
+@dataclass(frozen=True)
+class Asked:
+    """What a spec's conditions ask of a job (0 = not given)."""
+
+    nodes: int = 1
+    processes_per_node: int = 1
+    cpu_millicores: int = 0
+    mem_bytes: int = 0
+    gpus: int = 0
+    gpu_name: str = ""
+    walltime: int = 0
+
+
+def check_conditions(spec: Mapping[str, Any], capacity: Capacity) -> Asked:
+    """The original executors' validation, with the reason in one line, then what this executor can offer. Unlike
+    the original, conditions that are not given take defaults (1 node, 1 process per node, no cpu/mem/time limit)
+    instead of failing the process."""
+    conditions = spec.get("conditions") or {}
     nodes = _int(conditions, "nodes")
+    per_node = _int(processes_per_node(conditions), "processespernode")
+    walltime = _int(conditions, "walltime")
+    for key, value in (("nodes", nodes), ("processespernode", per_node), ("walltime", walltime)):
+        if value < 0:
+            raise InvalidSpec(f"conditions.{key}={value} must not be negative")
+    maxexectime = spec.get("maxexectime")
+    if (walltime > 0 and isinstance(maxexectime, (int, float)) and not isinstance(maxexectime, bool)
+            and maxexectime > walltime):  # fmt: skip
+        raise InvalidSpec(f"conditions.walltime={walltime} s must be at least maxexectime={maxexectime:g} s: the "
+                          "job would be killed before the server gives up on it")  # fmt: skip
+    nodes, per_node = nodes or 1, per_node or 1
     if nodes > capacity.nodes:
-        raise InvalidSpec(f"conditions.nodes={nodes} cannot be met: this executor has {capacity.nodes} node(s)")
-    per_node = _int(conditions, "processespernode")
-    if per_node > 1:
-        raise InvalidSpec(f"conditions.processespernode={per_node} cannot be met: this executor starts one "
-                          "process per node")  # fmt: skip
+        raise InvalidSpec(f"conditions.nodes={nodes} cannot be met: this executor offers at most {capacity.nodes} "
+                          "node(s) per job")  # fmt: skip
+    if per_node > capacity.processes_per_node:
+        raise InvalidSpec(f"conditions.processespernode={per_node} cannot be met: this executor starts at most "
+                          f"{capacity.processes_per_node} process(es) per node")  # fmt: skip
     gpu = conditions.get("gpu") or {}
     gpus = _int(gpu, "count") if isinstance(gpu, Mapping) else 0
     if gpus > capacity.gpus:
         raise InvalidSpec(f"conditions.gpu.count={gpus} cannot be met: this executor has {capacity.gpus} GPU(s) "
                           "(start it with --gpus N)")  # fmt: skip
+    gpu_name = gpu.get("name") if isinstance(gpu, Mapping) else ""
     cpu = _quantity(parse_cpu, conditions.get("cpu"), "cpu")
     if capacity.cpu_millicores and cpu > capacity.cpu_millicores:
         raise InvalidSpec(f"conditions.cpu={cpu}m cannot be met: this executor has {capacity.cpu_millicores}m")
@@ -216,7 +254,7 @@ def _check_capacity(conditions: Mapping[str, Any], capacity: Capacity) -> tuple[
     if capacity.mem_bytes and mem > capacity.mem_bytes:
         raise InvalidSpec(f"conditions.mem={mem // MIB}Mi cannot be met: this executor has "
                           f"{capacity.mem_bytes // MIB}Mi")  # fmt: skip
-    return cpu, mem, gpus
+    return Asked(nodes, per_node, cpu, mem, gpus, gpu_name if isinstance(gpu_name, str) else "", walltime)
 
 
 def time_limit(spec: Mapping[str, Any]) -> Limit | None:
@@ -262,14 +300,15 @@ def plan_job(args: Iterable[Any], kwargs: Mapping[str, Any], spec: Mapping[str, 
     pull_always = _flag(kwargs, "rebuild-image")
     _flag(kwargs, "debug")
     env = _environment([("spec.env", spec.get("env")), ("kwargs.env", kwargs.get("env"))], processid)
-    conditions = spec.get("conditions") or {}
-    cpu, mem, gpus = _check_capacity(conditions, capacity)
+    asked = check_conditions(spec, capacity)
     script = " ".join([cmd.replace("{processid}", processid), *map(shlex.quote, words)])
     if init.strip():
         script = f"{{ {init}\n}} && {{ {script}\n}}"
     job = Job(processid=processid, image=image.strip(), script=script, env=env, workdir=workdir,
-              cpus=cpu / 1000 if backend.enforces_limits else 0.0,
-              mem_bytes=mem if backend.enforces_limits else 0, gpus=gpus, pull_always=pull_always)  # fmt: skip
+              cpus=asked.cpu_millicores / 1000 if backend.enforces_limits else 0.0,
+              mem_bytes=asked.mem_bytes if backend.enforces_limits else 0, gpus=asked.gpus,
+              pull_always=pull_always, nodes=asked.nodes, processes_per_node=asked.processes_per_node,
+              walltime=asked.walltime, gpu_name=asked.gpu_name)  # fmt: skip
     return Plan(job, time_limit(spec))
 
 
@@ -390,6 +429,16 @@ def _spec_of(process: Any) -> dict[str, Any]:
     return dict(spec)
 
 
+def _env_attributes(process: Any) -> dict[str, str]:
+    """The process's ENV attributes (attributetype 3): where an earlier start put its job."""
+    raw = process.to_dict() if hasattr(process, "to_dict") else dict(process)
+    found: dict[str, str] = {}
+    for attribute in raw.get("attributes") or []:
+        if isinstance(attribute, Mapping) and attribute.get("attributetype") == 3:
+            found[str(attribute.get("key", ""))] = str(attribute.get("value", ""))
+    return found
+
+
 def _tail_text(lines: Iterable[str], stream: str) -> str:
     lines = list(lines)
     if not lines:
@@ -402,21 +451,104 @@ class ContainerExecutor:
     """The ``execute`` function over one backend. Register it with :meth:`attach`, or use :func:`build`."""
 
     def __init__(self, backend: Backend, capacity: Capacity, *, poll: float = 0.1,
-                 output: Mapping[str, Any] | None = None) -> None:  # fmt: skip
+                 output: Mapping[str, Any] | None = None, fs_dir: str | Path = "") -> None:  # fmt: skip
         self.backend = backend
         self.capacity = capacity
         self.poll = poll
         self.output_options = dict(output or {})
         self.hostname = socket.gethostname()
+        self.detach_on_stop = False
+        self.fs_dir = Path(fs_dir or os.environ.get("EXECUTOR_FS_DIR") or Path.home() / ".colonies" / "cfs")
+        self.files: JobFiles | None = None
 
     def attach(self, executor: Executor) -> Executor:
         executor.register(FUNCNAME, self.execute, "runs kwargs.cmd in kwargs.docker-image")
+        executor.register(SYNC_FUNCNAME, self.sync, "brings spec.fs in and sends it back, running nothing")
+        self.files = JobFiles(self.fs_dir, lambda: Colonies(executor.host, executor.port, executor.tls,
+                                                            verify=executor.verify),
+                              executor.colonyname, executor.prvkey)  # fmt: skip
+        # Jobs that outlive us are left running at a stop and followed again after a restart, when the restarted
+        # executor can be us: the same key (not a self-registered one, which removes itself and whose processes
+        # the server then requeues; its jobs are cancelled at a stop like any other backend's).
+        self.detach_on_stop = self.backend.detachable and not executor.self_register
+        executor.resume_running = executor.resume_running or self.detach_on_stop
         return executor
+
+    def _start_or_reattach(self, job: Job, process: Any, ctx: ProcessContext, say: Callable[[str], None]) -> Run:
+        """A new run; or, for a process picked up after a restart, the job its earlier start recorded."""
+        if ctx.resumed and self.detach_on_stop:
+            recorded = _env_attributes(process)
+            if recorded:
+                run = self.backend.reattach(job, recorded, say)
+                if run is None:
+                    where = ", ".join(f"{k}={v}" for k, v in sorted(recorded.items()))
+                    raise CommandFailed(f"the job this executor started before it restarted ({where}) is no longer "
+                                        f"known to {self.backend.name}; its outcome is lost")  # fmt: skip
+                say(f"executor restarted: following job {', '.join(sorted(recorded.values()))} again")
+                return run
+            say("executor restarted before the job was recorded: starting it now")
+        return self.backend.start(job, say)
+
+    @staticmethod
+    def _record(run: Run, recorded: dict[str, str], ctx: ProcessContext) -> None:
+        """Store the run's new attributes (where the job lives) as process attributes, once each."""
+        for key, value in list(run.attributes.items()):
+            if recorded.get(key) == value:
+                continue
+            try:
+                ctx.set_attribute(key, value)
+                recorded[key] = value
+            except (ColoniesError, RuntimeError, TimeoutError) as exc:
+                log.warning("process %s: attribute %s not stored: %s", ctx.processid, key, exc)
+                recorded[key] = value  # not again each poll
+
+    def _fs(self, spec: Mapping[str, Any], processid: str) -> FsSpec:
+        try:
+            return parse_fs(spec, processid)
+        except FsSpecError as exc:
+            raise InvalidSpec(str(exc)) from None
+
+    def _mover(self) -> JobFiles:
+        if self.files is None:
+            raise RuntimeError("attach the container executor to an Executor to move files")
+        return self.files
+
+    def sync(self, *args: Any, process: Any, ctx: ProcessContext, **kwargs: Any) -> dict[str, int]:
+        """Bring the spec's ``fs`` section in (snapshots, labels) and send it back, with nothing run in between:
+        data staged on this executor's disk for later processes (``keepfiles``). The output counts the files."""
+        if args or kwargs:
+            raise InvalidSpec("sync takes no args or kwargs: it carries out spec.fs")
+        fs, files = self._fs(_spec_of(process), ctx.processid), self._mover()
+        if not (fs.snapshots or fs.dirs):
+            raise InvalidSpec("sync needs spec.fs.dirs or spec.fs.snapshots")
+
+        def say(text: str) -> None:
+            ctx.log(f"ContainerExecutor: {text}\n")
+
+        try:
+            came = files.before(fs, say)
+            went = files.after(fs, say, upload=True)
+        except (ColoniesError, FsError, OSError, FsSpecError) as exc:
+            raise CommandFailed(f"fs sync failed: {exc}") from None
+        return {"downloaded": came["downloaded"] + went["downloaded"], "uploaded": came["uploaded"] + went["uploaded"],
+                "conflicts": came["conflicts"] + went["conflicts"]}  # fmt: skip
+
+    def _with_files(self, job: Job, fs: FsSpec, files: JobFiles) -> Job:
+        """The job with the executor's fs directory where it can see it, and COLONIES_FS_MOUNT naming the place."""
+        seen_at = self.backend.fs_path(str(files.root), fs.mount)
+        if seen_at is None:
+            raise InvalidSpec(f"spec.fs.mount is set, but jobs on {self.backend.name} cannot see this executor's fs "
+                              "directory (Kubernetes: configure --fs-volume)")  # fmt: skip
+        mounts = ((str(files.root), fs.mount),) if seen_at == fs.mount else ()
+        return replace(job, mounts=mounts, env={**job.env, "COLONIES_FS_MOUNT": seen_at})
 
     def execute(self, *args: Any, process: Any, ctx: ProcessContext, **kwargs: Any) -> dict[str, Any]:
         """Run kwargs.cmd; the output is ``{"exitcode": 0, "stdout_tail": [...]}``, a non-zero exit raises."""
-        plan = plan_job(args, kwargs, _spec_of(process), ctx.processid, self.capacity, self.backend)
-        job = plan.job
+        spec = _spec_of(process)
+        plan = plan_job(args, kwargs, spec, ctx.processid, self.capacity, self.backend)
+        fs = self._fs(spec, ctx.processid)
+        files = self._mover() if fs.active else None
+        job = self._with_files(plan.job, fs, files) if files is not None else plan.job
 
         def say(text: str) -> None:
             ctx.log(f"ContainerExecutor: {text}\n")
@@ -428,21 +560,50 @@ class ContainerExecutor:
                 "used and cpu/mem are not limited")  # fmt: skip
         if plan.limit:
             say(f"time limit {plan.limit.seconds:g} s ({plan.limit.reason}): the command is killed then")
+        resuming = ctx.resumed and self.detach_on_stop and bool(_env_attributes(process))
+        if files is not None and not resuming:  # a job followed again after a restart had its files brought in already
+            try:
+                files.before(fs, say)
+            except (ColoniesError, FsError, OSError, FsSpecError) as exc:
+                self._release(files, fs, say, upload=False, ran=False)
+                raise CommandFailed(f"fs: the job's files could not be brought in: {exc}") from None
         started = time.monotonic()
-        run = self.backend.start(job, say)
-        pump = OutputPump(ctx.log, **self.output_options)
         try:
+            run = self._start_or_reattach(job, process, ctx, say)
+        except BaseException:
+            if files is not None:
+                self._release(files, fs, say, upload=False, ran=False)
+            raise
+        recorded = _env_attributes(process) if ctx.resumed else {}
+        pump = OutputPump(ctx.log, **self.output_options)
+        detached = False
+        try:
+            self._record(run, recorded, ctx)
             for stream, chunks in run.streams.items():
                 pump.follow(stream, chunks)
-            code, stopped_by = self._supervise(run, ctx, plan.limit)
+            code, stopped_by = self._supervise(run, ctx, plan.limit, recorded)
+            if stopped_by == "detached":
+                detached = True
+                run.detach()
+                pump.close(timeout=1.0)
+                say(f"executor stopping: job left running on {self.backend.name}; picked up again at the next start")
+                raise Detached
             run.kill_leftovers()
             if not pump.close():
                 say("WARNING output still open after the command ended (a process escaped the job?)")
         finally:
-            run.close()
+            if not detached:
+                run.close()
         say(f"exit code {code} after {time.monotonic() - started:.2f} s")
+        # Results go back whatever the exit code (partial results help), not when the run was cancelled.
+        fs_problem = self._release(files, fs, say, upload=stopped_by not in ("revoked", "cancelled")) \
+            if files is not None else None
         notes = "".join(f" ({note})" for note in run.notes)
-        stderr = _tail_text(pump.tails.get("stderr", ()), "stderr")
+        # Backends with one merged stream per job (Kubernetes) have no stderr of its own: their tail is the output's.
+        stderr = (_tail_text(pump.tails["stderr"], "stderr") if "stderr" in pump.tails
+                  else _tail_text(pump.tails.get("stdout", ()), "output"))  # fmt: skip
+        if stopped_by == "revoked":
+            raise CommandFailed(f"process cancelled on the server; job stopped (exit code {code})")
         if stopped_by == "cancelled":
             raise CommandFailed(f"run given up by the executor; command killed (exit code {code})")
         if stopped_by and plan.limit:
@@ -450,22 +611,46 @@ class ContainerExecutor:
                                     f"(exit code {code}){notes}{stderr}")  # fmt: skip
         if code != 0:
             raise CommandFailed(f"command exited with code {code}{notes}{stderr}")
+        if fs_problem is not None:
+            raise CommandFailed(f"the command succeeded but its files were not synced back: {fs_problem}")
         return {"exitcode": 0, "stdout_tail": list(pump.tails.get("stdout", ()))}
 
-    def _supervise(self, run: Run, ctx: ProcessContext, limit: Limit | None) -> tuple[int, str | None]:
-        """Wait for the exit; SIGKILL at the time limit or when the framework gives the run up (maxexectime,
-        shutdown). Returns (exit code, None | "cancelled" | the limit's reason).
+    @staticmethod
+    def _release(files: JobFiles, fs: FsSpec, say: Callable[[str], None], *, upload: bool,
+                 ran: bool = True) -> Exception | None:  # fmt: skip
+        """The fs section's after-part; what went wrong (already in the process log), if anything."""
+        try:
+            files.after(fs, say, upload=upload, ran=ran)
+        except (ColoniesError, FsError, OSError, FsSpecError) as exc:
+            return exc
+        return None
+
+    def _supervise(self, run: Run, ctx: ProcessContext, limit: Limit | None,
+                   recorded: dict[str, str]) -> tuple[int, str | None]:  # fmt: skip
+        """Wait for the exit; SIGKILL at the time limit, when the server no longer has the process as ours
+        (cancelled), or when the framework gives the run up (maxexectime, shutdown); on a detachable backend a
+        shutdown leaves the job running instead. Returns (exit code, None | "detached" | "revoked" | "cancelled" |
+        the limit's reason).
 
         At maxexectime the framework gives up first (its clock started earlier) and the server requeues or fails
         the process; our own deadline for it is one second later, only a safety net, so that outcome does not
         depend on which timer fires first."""
         slack = MAXEXECTIME_SLACK if limit and limit.reason == "maxexectime" else 0.0
+        if limit and limit.reason == "walltime":
+            slack = self.backend.walltime_slack
         deadline = time.monotonic() + limit.seconds + slack if limit else None
         while True:
             code = run.wait(self.poll)
             if code is not None:
+                self._record(run, recorded, ctx)
                 return code, None
-            if ctx.cancelled:
+            if run.attributes.keys() - recorded.keys():
+                self._record(run, recorded, ctx)
+            if self.detach_on_stop and ctx.stopping and not ctx.revoked:
+                return 0, "detached"
+            if ctx.revoked:
+                why = "revoked"
+            elif ctx.cancelled:
                 why = "cancelled"
             elif deadline is not None and time.monotonic() >= deadline:
                 why = limit.reason if limit else "limit"
@@ -514,7 +699,7 @@ def capabilities(backend: Backend, capacity: Capacity) -> dict[str, Any]:
 
 def build(*, backend: Backend | str = "auto", executortype: str = "", executorname: str = "",
           register: str = "auto", concurrency: int = 1, capacity: Capacity | None = None,
-          output: Mapping[str, Any] | None = None, **overrides: Any) -> Executor:  # fmt: skip
+          output: Mapping[str, Any] | None = None, fs_dir: str | Path = "", **overrides: Any) -> Executor:  # fmt: skip
     """A container executor, not yet running; ``overrides`` go to :meth:`Executor.from_env` (host, port, keys...).
 
     ``register``: "self" registers with the colony key, "key" uses the executor's own key, "auto" registers itself
@@ -545,7 +730,7 @@ def build(*, backend: Backend | str = "auto", executortype: str = "", executorna
             params["executorname"] = executorname
     params.update(overrides)
     executor = Executor.from_env(executortype=etype, **params)
-    return ContainerExecutor(backend, capacity, output=output).attach(executor)
+    return ContainerExecutor(backend, capacity, output=output, fs_dir=fs_dir).attach(executor)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -571,6 +756,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--nodes", type=int, default=_env_int("EXECUTOR_HW_NODES") or 1,
                         help="nodes offered (env EXECUTOR_HW_NODES, default 1)")  # fmt: skip
     parser.add_argument("--location", default="", help="location name to register with")
+    parser.add_argument("--fs-dir", default=env.get("EXECUTOR_FS_DIR", ""),
+                        help="ColonyFS files of the jobs, seen at the spec's fs.mount (env EXECUTOR_FS_DIR, "
+                             "default ~/.colonies/cfs)")  # fmt: skip
     parser.add_argument("--log-level", default=env.get("COLONIES_LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
@@ -595,7 +783,7 @@ def main(argv: list[str] | None = None) -> int:
         extra = {"locationname": options.location} if options.location else {}
         executor = build(backend=backend, executortype=options.type, executorname=options.name,
                          register=options.register, concurrency=options.concurrency, capacity=capacity,
-                         **extra)  # fmt: skip
+                         fs_dir=options.fs_dir, **extra)  # fmt: skip
     except (BackendUnavailable, ValueError, ColoniesError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -23,7 +23,7 @@ import subprocess
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import partial
 from typing import IO, Any
@@ -66,6 +66,16 @@ class Job:
     gpus: int = 0
     #: Pull the image even if it is present (kwargs ``rebuild-image``).
     pull_always: bool = False
+    #: conditions.nodes and conditions.processespernode (at least 1 each; above 1 only where the backend allows).
+    nodes: int = 1
+    processes_per_node: int = 1
+    #: conditions.walltime in seconds, for the target system to enforce (0 = none). The executor's own kill at the
+    #: time limit applies on every backend as well.
+    walltime: int = 0
+    #: conditions.gpu.name ("" = any model).
+    gpu_name: str = ""
+    #: (directory on this machine, path in the job): the executor's fs directory at the spec's ``fs.mount``.
+    mounts: tuple[tuple[str, str], ...] = ()
 
 
 def exit_status(returncode: int) -> int:
@@ -84,12 +94,16 @@ def _pipe_chunks(pipe: IO[bytes]) -> Iterator[bytes]:
 
 
 class Run:
-    """A started job. ``streams`` maps "stdout"/"stderr" to iterables of byte chunks, each read in its own
-    thread."""
+    """A started job. ``streams`` maps "stdout"/"stderr" (or any other name) to iterables of byte chunks, each read
+    in its own thread."""
 
     streams: dict[str, Iterable[bytes]]
     #: Remarks for the error text or log, e.g. "OOMKilled" (filled by ``wait``).
     notes: list[str]
+    #: Where the job lives on the target system, e.g. {"SLURM-JOBID": "42"}: recorded as process attributes (ENV)
+    #: once the job started, and what a restarted executor hands to :meth:`Backend.reattach`. A backend may add
+    #: entries while the job runs (the executor records new ones as it sees them).
+    attributes: dict[str, str] = {}  # noqa: RUF012 - replaced per instance by backends that use it
 
     def wait(self, timeout: float) -> int | None:
         """The exit code once the job ended, else None after ``timeout`` s."""
@@ -106,6 +120,10 @@ class Run:
     def close(self) -> None:
         """Release what the run holds (temporary directory, container)."""
 
+    def detach(self) -> None:
+        """Stop following the job and leave it running on the target system (the executor stops; a restarted one
+        reattaches). Only called on a :attr:`Backend.detachable` backend."""
+
 
 class Backend:
     """Starts jobs. ``check`` runs at executor start-up and raises BackendUnavailable with a clear reason."""
@@ -115,6 +133,18 @@ class Backend:
     needs_image = True
     #: Whether cpu and memory conditions become enforced limits.
     enforces_limits = True
+    #: Jobs outlive the executor process (Slurm, Kubernetes): when the executor stops it detaches from them and
+    #: leaves their processes RUNNING; restarted with the same identity it finds them again (:meth:`reattach`).
+    detachable = False
+    #: Seconds past conditions.walltime before the executor kills a job itself: a target system that enforces the
+    #: walltime (Slurm, Kubernetes) ends it first and says why.
+    walltime_slack = 0.0
+
+    def fs_path(self, fs_dir: str, mount: str) -> str | None:
+        """Where a job sees the executor's fs directory when the spec asks for it at ``mount``: ``mount`` itself
+        when the backend binds it there (:attr:`Job.mounts`), the directory's own path when the job runs on this
+        machine's filesystem without a container, None when the job cannot reach it at all."""
+        return mount
 
     def check(self) -> None:
         pass
@@ -129,6 +159,11 @@ class Backend:
     def start(self, job: Job, note: Callable[[str], None]) -> Run:
         """Start ``job``; ``note`` adds a line to the process log (e.g. "pulling image ...")."""
         raise NotImplementedError
+
+    def reattach(self, job: Job, attributes: Mapping[str, str], note: Callable[[str], None]) -> Run | None:
+        """The run of ``job`` started by an earlier executor process, found from the attributes its start recorded
+        (:attr:`Run.attributes`); None when the target system no longer knows it."""
+        return None
 
 
 def _host_memory() -> int:
@@ -188,6 +223,9 @@ class LocalBackend(Backend):
 
     def describe(self, job: Job) -> str:
         return "host process"
+
+    def fs_path(self, fs_dir: str, mount: str) -> str | None:
+        return fs_dir  # no container to bind it into: the job finds it through COLONIES_FS_MOUNT
 
     def environment(self, job: Job) -> dict[str, str]:
         base = {key: os.environ[key] for key in LOCAL_ENV_KEEP if key in os.environ}
@@ -284,6 +322,8 @@ class PodmanBackend(Backend):
             cmd += ["--env-file", env_file]
         if job.workdir:
             cmd += ["--workdir", job.workdir]
+        for host, guest in job.mounts:
+            cmd += ["--volume", f"{host}:{guest}"]
         if job.cpus > 0:
             cmd += ["--cpus", f"{job.cpus:g}"]
         cmd += ["--memory", f"{job.mem_bytes or default_memory()}b"]
@@ -419,6 +459,8 @@ class DockerBackend(Backend):
         }  # fmt: skip
         if job.workdir:
             options["working_dir"] = job.workdir
+        if job.mounts:
+            options["volumes"] = {host: {"bind": guest, "mode": "rw"} for host, guest in job.mounts}
         if job.cpus > 0:
             options["nano_cpus"] = int(job.cpus * 1e9)
         if job.mem_bytes > 0:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
 
 from ..client.models import AttrDict, Process
+from .channels import ProcessChannels
 from ..exceptions import ColoniesError
 from ..envelope import new_nonce
 from .retry import Backoff, is_transient, landed
@@ -132,13 +133,22 @@ class ProcessContext:
     """
 
     def __init__(self, process: Process | AttrDict, processid: str, sink: LogSink, executorname: str,
-                 colonyname: str) -> None:  # fmt: skip
+                 colonyname: str, *, attribute: Callable[[str, str], None] | None = None,
+                 stopping: threading.Event | None = None, resumed: bool = False,
+                 channels: ProcessChannels | None = None) -> None:  # fmt: skip
         self.process = process
         self.processid = processid
         self.executorname = executorname
         self.colonyname = colonyname
+        #: True when this run picks up a process that was already running when the executor (re)started: the work
+        #: it started before may still be going on elsewhere (a Slurm or Kubernetes job).
+        self.resumed = resumed
         self._sink = sink
+        self._attribute = attribute
+        self._channels = channels
+        self._stopping = stopping or threading.Event()
         self._cancelled = threading.Event()
+        self._revoked = threading.Event()
         # A logger outside the logging tree: per-process loggers must not pile up in logging's registry.
         self.logger = logging.Logger(f"colonies.process.{self.processid[:12]}", logging.INFO)  # noqa: LOG001
         self.logger.propagate = False
@@ -158,7 +168,60 @@ class ProcessContext:
         """Sleep up to ``timeout`` s, waking early if the run is given up; returns ``cancelled``."""
         return self._cancelled.wait(timeout)
 
+    @property
+    def stopping(self) -> bool:
+        """True once the executor was asked to stop: a function whose work outlives it (a job on another system)
+        may raise :class:`~colonies.executor.Detached` and leave that work running for the next start."""
+        return self._stopping.is_set()
+
+    @property
+    def revoked(self) -> bool:
+        """True once the server no longer counts this run as ours: the process was cancelled (alone or with its
+        workflow), closed, or handed to another executor. ``cancelled`` is set too; the result will be dropped."""
+        return self._revoked.is_set()
+
+    def set_attribute(self, key: str, value: str) -> None:
+        """Record an ENV attribute of the process (for example where its job runs: ``SLURM-JOBID``). Waits for the
+        server when called from a function's thread; from the event loop (async functions) it is sent in the
+        background. Raises what the server answers (e.g. 403 once the process is no longer ours)."""
+        if self._attribute is None:
+            raise RuntimeError("this context cannot record attributes")
+        self._attribute(str(key), str(value))
+
+    # -- channels (v1.9): the process's message streams with its submitter -------------------------------------
+
+    def channel_append(self, channel: str, payload: bytes | str, payload_type: str = "", in_reply_to: int = 0) -> int:
+        """Append an entry to one of the process's channels (declared in its spec's ``channels``); returns its
+        sequence number (1, 2, ... per channel). ``payload_type`` "end" marks the end of a stream, "error" an
+        error. Waits for the server (retrying while it is away or rate-limits); raises what it refuses. From an
+        ``async def`` function use :meth:`channel_append_async`."""
+        return self._channel_helper().append(channel, payload, payload_type, in_reply_to)
+
+    async def channel_append_async(self, channel: str, payload: bytes | str, payload_type: str = "",
+                                   in_reply_to: int = 0) -> int:  # fmt: skip
+        return await self._channel_helper().append_async(channel, payload, payload_type, in_reply_to)
+
+    def channel_read(self, channel: str, after_seq: int = 0, limit: int = 0, wait: float = 0.0) -> list[AttrDict]:
+        """Entries of a channel after its first ``after_seq`` (payloads as bytes; ``senderid`` tells the
+        submitter's from this executor's). With ``wait`` seconds and nothing new yet, blocks until the submitter
+        (or anyone allowed) appends, or the wait ends ([]). From an ``async def`` function use
+        :meth:`channel_read_async`."""
+        return self._channel_helper().read(channel, after_seq, limit, wait)
+
+    async def channel_read_async(self, channel: str, after_seq: int = 0, limit: int = 0,
+                                 wait: float = 0.0) -> list[AttrDict]:  # fmt: skip
+        return await self._channel_helper().read_async(channel, after_seq, limit, wait)
+
+    def _channel_helper(self) -> ProcessChannels:
+        if self._channels is None:
+            raise RuntimeError("this context has no channels")
+        return self._channels
+
     def _cancel(self) -> None:
+        self._cancelled.set()
+
+    def _revoke(self) -> None:
+        self._revoked.set()
         self._cancelled.set()
 
 

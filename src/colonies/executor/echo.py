@@ -10,10 +10,13 @@ self-registering). Try it against ``colonies dev``::
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 from typing import Any
 
+from ..exceptions import ColoniesError
 from .context import ProcessContext
 from .executor import Executor
 
@@ -34,11 +37,27 @@ def build(**overrides: Any) -> Executor:
     return executor
 
 
-def main() -> None:
-    logging.basicConfig(level=os.environ.get("COLONIES_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")  # fmt: skip
-    build().run()
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; a configuration mistake is one ``error:`` line and exit code 2, not a traceback."""
+    parser = argparse.ArgumentParser(prog="python -m colonies.executor.echo", description=__doc__.split("\n")[0])
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every request too (debug)")
+    options = parser.parse_args(argv)
+    level = "DEBUG" if options.verbose else os.environ.get("COLONIES_LOG_LEVEL", "INFO")
+    logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not options.verbose:
+        logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per request otherwise
+    try:
+        executor = build()
+    except (ValueError, ColoniesError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        executor.run()
+    except ColoniesError as exc:  # e.g. a taken name or a wrong colony key: a person must fix it
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -17,7 +17,8 @@ name** (they are never pushed into a ``**kwargs`` catch-all, so user kwargs stay
 * ``process`` – the assigned process (:class:`colonies.executor.process.Process`: attribute and dict access;
   ``process["in"]`` / ``process.input`` holds the parents' outputs in a workflow);
 * ``ctx`` – a :class:`ProcessContext`: ``ctx.log(text)``, ``ctx.logger`` (records become process log lines),
-  ``ctx.cancelled`` (set when the run is given up).
+  ``ctx.cancelled`` (set when the run is given up), ``ctx.channel_append``/``ctx.channel_read`` (the process's
+  channels: stream tokens to the submitter, take its input).
 
 ``async def`` functions run on the executor's event loop; plain functions each run in a daemon thread (at most
 ``concurrency`` at once, so the loop is never blocked; daemon, so a function that never returns cannot keep the
@@ -61,17 +62,18 @@ from dataclasses import dataclass
 from typing import Any, TextIO, TypeVar, overload
 
 
-from .. import crypto
+from .. import crypto, environment
 from ..client.transport import AsyncRPCClient, verify_from_env
 from ..envelope import new_nonce
-from ..exceptions import ColoniesError
+from ..exceptions import ColoniesError, ServerTooOld
 from ..keys import make_undumpable, scrub_initial_environment, take_key
 from .api import ExecutorAPI
+from .channels import ProcessChannels
 from .context import LogSink, ProcessContext, StdoutRouter, current_sink
-from .functions import Aborted, Expired, Failed, Function, call_function
+from .functions import Aborted, Detached, Expired, Failed, Function, call_function
 from .process import to_process
 from .registration import Registration
-from .retry import Backoff, is_transient, landed
+from .retry import Backoff, is_transient, landed, refusal_hint
 from .signals import install_signal_handlers
 
 log = logging.getLogger(__name__)
@@ -91,7 +93,13 @@ class _Stopped(Exception):
 class _Running:
     ctx: ProcessContext
     abort: asyncio.Future[None]
+    #: The process's starttime when we got it: a different one on the server means it was handed out again.
+    lease: str = ""
 
+
+
+def _took(seconds: float | None) -> str:
+    return "" if seconds is None else f" in {seconds:.2f} s"
 
 class Executor(Registration):
     """Serves registered Python functions to a colony.
@@ -131,6 +139,17 @@ class Executor(Registration):
         Seconds between attempts while the server refuses us (403: not approved yet, or removed).
     result_retry_timeout:
         How long to keep retrying to close a finished process while the server is unreachable.
+    resume_running:
+        At start, pick up the processes the server still counts as RUNNING on this executor (it was restarted
+        while they ran) and call their functions again with ``ctx.resumed`` set: for functions whose work runs
+        elsewhere and outlives the executor (Slurm, Kubernetes), which find that work again instead of redoing it.
+    revoke_poll:
+        Seconds between checks that the running processes are still ours on the server; one that was cancelled
+        (alone or with its workflow), closed or reassigned gets ``ctx.cancelled`` and ``ctx.revoked`` set, and its
+        result is dropped. 0 = no checks.
+    available:
+        Resource admission: called before each assign (in a thread); returns what is free now as ("3500m",
+        "7Gi") strings, or None for no limit. The server then only hands out processes that fit.
     """
 
     def __init__(
@@ -157,6 +176,9 @@ class Executor(Registration):
         backoff_cap: float = 5.0,
         forbidden_retry: float = 5.0,
         result_retry_timeout: float = 60.0,
+        resume_running: bool = False,
+        revoke_poll: float = 2.0,
+        available: Callable[[], tuple[str, str] | None] | None = None,
     ) -> None:
         if not colonyname:
             raise ValueError("colonyname is required (COLONIES_COLONY_NAME)")
@@ -194,6 +216,11 @@ class Executor(Registration):
         self.backoff_initial, self.backoff_cap = backoff_initial, backoff_cap
         self.forbidden_retry = forbidden_retry
         self.result_retry_timeout = result_retry_timeout
+        self.resume_running = resume_running
+        self.revoke_poll = revoke_poll
+        self.available = available
+        #: Set when a stop is requested: ProcessContext.stopping.
+        self._stop_flag = threading.Event()
         #: Set once the executor is registered with its functions and polls for work; cleared when it stops.
         self.ready = threading.Event()
         self._functions: dict[str, Function] = {}
@@ -211,17 +238,16 @@ class Executor(Registration):
         """An executor configured like the Go executors and pycolonies.
 
         Reads ``COLONIES_SERVER_HOST`` (localhost), ``COLONIES_SERVER_PORT`` (50080), ``COLONIES_SERVER_TLS`` or
-        ``COLONIES_TLS`` ("true" = TLS), ``COLONIES_COLONY_NAME``, ``COLONIES_PRVKEY``, ``COLONIES_COLONY_PRVKEY``,
+        ``COLONIES_TLS`` ("true" = TLS; the precedence of :mod:`colonies.environment`), ``COLONIES_COLONY_NAME``, ``COLONIES_PRVKEY``, ``COLONIES_COLONY_PRVKEY``,
         ``COLONIES_EXECUTOR_NAME``, ``COLONIES_EXECUTOR_TYPE`` / ``EXECUTOR_TYPE``, and ``COLONIES_TLS_CA`` /
         ``COLONIES_TLS_INSECURE`` (how the server's certificate is verified); keyword arguments win.
         With ``self_register=True`` the environment's ``COLONIES_PRVKEY`` is ignored (a fresh key is made).
         """
         env = os.environ
-        tls_text = env.get("COLONIES_SERVER_TLS") or env.get("COLONIES_TLS") or "false"
-        params: dict[str, Any] = {
-            "host": env.get("COLONIES_SERVER_HOST") or "localhost",
-            "port": int(env.get("COLONIES_SERVER_PORT") or 50080),
-            "tls": tls_text.strip().lower() == "true",
+        params: dict[str, Any] = {  # host, port and TLS as the CLI and the SDK read them (colonies.environment)
+            "host": environment.host().text,
+            "port": int(environment.port().text),
+            "tls": environment.flag(environment.tls()),
             "verify": verify_from_env(),  # COLONIES_TLS_CA, COLONIES_TLS_INSECURE
             "colonyname": env.get("COLONIES_COLONY_NAME", ""),
             # Read once, then gone from the environment (and from what /proc/<pid>/environ shows), so the jobs we
@@ -347,6 +373,7 @@ class Executor(Registration):
         self._tasks: set[asyncio.Task[None]] = set()
         self._running_procs: dict[str, _Running] = {}
         self._slots = asyncio.Semaphore(self.concurrency)
+        self._stop_flag.clear()
         with self._lock:
             self._loop = loop
             requested, now = self._stop_requested, self._stop_now
@@ -366,12 +393,17 @@ class Executor(Registration):
             if await self._register() and await self._register_functions():
                 log.info("executor %s (%s) serving %s in colony %s", self.executorname, self.executortype,
                          ", ".join(self.functions), self.colonyname, extra={"action": "start"})  # fmt: skip
+                if self.resume_running:
+                    await self._resume()
                 self.ready.set()
+                if self.revoke_poll > 0:
+                    watcher = asyncio.create_task(self._watch_revocations(), name="revocations")
+                    self._tasks_aux = {watcher}
                 await self._work_loop()
             await self._drain()
         finally:
             self.ready.clear()
-            for task in list(self._tasks):
+            for task in [*self._tasks, *getattr(self, "_tasks_aux", ())]:
                 task.cancel()
             try:
                 if self.self_register and self._added:
@@ -384,7 +416,12 @@ class Executor(Registration):
                 with self._lock:
                     self._loop = None
                     self._stop_requested = self._stop_now = False
-                log.info("executor %s stopped", self.executorname, extra={"action": "stop"})
+                log.info("executor %s stopped", self.label, extra={"action": "stop"})
+
+    @property
+    def label(self) -> str:
+        """How log lines name this executor: its name, or its id's start before the name is known."""
+        return self.executorname or f"{self.executorid[:12]}…"
 
     def _on_signal(self, signum: int) -> None:
         if self._stopping.is_set():
@@ -396,9 +433,10 @@ class Executor(Registration):
 
     def _request_stop(self, now: bool) -> None:
         if not self._stopping.is_set():
-            log.info("executor %s stopping: no new work, %d running", self.executorname, len(self._tasks),
+            log.info("executor %s stopping: no new work, %d running", self.label, len(self._tasks),
                      extra={"action": "stop"})  # fmt: skip
             self._stopping.set()
+            self._stop_flag.set()
         if now:
             self._hard_stop.set()
 
@@ -437,13 +475,17 @@ class Executor(Registration):
                 return True
             except _Stopped:
                 return False
+            except ServerTooOld:
+                raise  # the server lacks what this needs: retrying cannot help
             except ColoniesError as exc:
                 if is_transient(exc):
                     delay = backoff.next()
                     log.warning("%s: server unavailable (%s); retrying in %.1f s", what, exc, delay)
                 elif exc.status == 403 and retry_forbidden:
                     delay = self.forbidden_retry
-                    log.warning("%s: refused (%s); not approved yet? retrying in %.1f s", what, exc, delay)
+                    hint = refusal_hint(exc)
+                    log.warning("%s: refused (%s);%s retrying in %.1f s", what, exc, f" {hint}" if hint else "",
+                                delay)  # fmt: skip
                 else:
                     raise
             if await self._sleep_or_stop(delay):
@@ -465,7 +507,8 @@ class Executor(Registration):
             except _Stopped:
                 break
             try:
-                raw = await self._race_stop(self._api.assign(self.assign_timeout, http_timeout, nonce))
+                free = await self._race_stop(self._free_resources())
+                raw = await self._race_stop(self._api.assign(self.assign_timeout, http_timeout, nonce, *free))
             except _Stopped:
                 self._slots.release()
                 break
@@ -485,9 +528,9 @@ class Executor(Registration):
                     log.warning("assign: server unavailable (%s); retrying in %.1f s", exc, delay)
                 elif exc.status == 403:
                     delay = self.forbidden_retry
-                    log.warning(
-                        "assign refused (%s): not approved or removed? retrying in %.1f s", exc, delay
-                    )
+                    hint = refusal_hint(exc)
+                    log.warning("assign refused (%s);%s retrying in %.1f s", exc, f" {hint}" if hint else "",
+                                delay)  # fmt: skip
                 else:
                     delay = backoff.next()
                     log.error("assign failed (%s); retrying in %.1f s", exc, delay)
@@ -507,20 +550,82 @@ class Executor(Registration):
             backoff.reset()
             self._start(raw)
 
-    def _start(self, raw: dict[str, Any]) -> None:
-        pid = str(raw.get("processid", ""))
-        task = asyncio.create_task(self._handle(raw), name=f"process-{pid[:12]}")
-        self._tasks.add(task)
-        task.add_done_callback(self._done)
+    async def _free_resources(self) -> tuple[str, str]:
+        """("", "") without admission; else what ``available`` says is free (asked in a thread: it may call a
+        cluster's API)."""
+        if self.available is None:
+            return "", ""
+        try:
+            free = await asyncio.to_thread(self.available)
+        except Exception as exc:  # noqa: BLE001 - admission is an optimisation: assign without it
+            log.warning("could not tell the free resources (%s); asking for work without a limit", exc)
+            return "", ""
+        return free if free else ("", "")
 
-    def _done(self, task: asyncio.Task[None]) -> None:
+    def _start(self, raw: dict[str, Any], resumed: bool = False, slot: bool = True) -> None:
+        pid = str(raw.get("processid", ""))
+        task = asyncio.create_task(self._handle(raw, resumed), name=f"process-{pid[:12]}")
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._done, slot=slot))
+
+    def _done(self, task: asyncio.Task[None], slot: bool = True) -> None:
         self._tasks.discard(task)
-        self._slots.release()
+        if slot:
+            self._slots.release()
         if not task.cancelled() and task.exception() is not None:
             log.error("process handler crashed", exc_info=task.exception())
 
-    async def _handle(self, raw: dict[str, Any]) -> None:
-        """Run one assigned process and close it (or leave it to the server once maxexectime passed)."""
+    async def _resume(self) -> None:
+        """Pick up the processes still RUNNING on this executor (see ``resume_running``). They take free slots
+        first; beyond ``concurrency`` they run without one, so none is left behind."""
+        mine: list[dict[str, Any]] = []
+        offset = 0
+        while True:
+            try:
+                page = await self._api.get_running(self.executortype, 100, offset)
+            except ColoniesError as exc:
+                log.warning("could not list running processes to resume: %s", exc)
+                return
+            mine += [p for p in page if p.get("assignedexecutorid") == self.executorid]
+            if len(page) < 100 or self._api.rpc.legacy:  # v1.7.8 ignores offset: one page is all it gives
+                break
+            offset += 100
+        for raw in mine:
+            slot = not self._slots.locked()
+            if slot:
+                await self._slots.acquire()
+            log.info("process %s: picked up again (it was running when this executor stopped)",
+                     raw.get("processid"), extra={"action": "resume", "processid": raw.get("processid")})  # fmt: skip
+            self._start(raw, resumed=True, slot=slot)
+
+    async def _watch_revocations(self) -> None:
+        """Every ``revoke_poll`` s (slower with many runs: at most 20 requests a second), ask the server whether
+        each running process is still ours; revoke those that are not."""
+        while not self._stopping.is_set():
+            running = list(self._running_procs.items())
+            delay = max(self.revoke_poll, len(running) / 20)
+            if await self._sleep_or_stop(delay):
+                return
+            for pid, entry in running:
+                if pid not in self._running_procs or entry.ctx.revoked:
+                    continue
+                try:
+                    raw = await self._api.get_process(pid)
+                except ColoniesError as exc:
+                    if exc.status == 404:  # removed
+                        raw = {}
+                    else:
+                        continue
+                ours = (raw.get("state") == 1 and raw.get("assignedexecutorid") == self.executorid
+                        and str(raw.get("starttime", "")) == entry.lease)  # fmt: skip
+                if not ours:
+                    log.info("process %s: no longer ours on the server (state %s); giving it up", pid,
+                             raw.get("state", "removed"), extra={"action": "revoke", "processid": pid})  # fmt: skip
+                    entry.ctx._revoke()
+
+    async def _handle(self, raw: dict[str, Any], resumed: bool = False) -> None:
+        """Run one assigned process and close it (or leave it to the server once maxexectime passed, or running
+        when the function detached)."""
         loop = asyncio.get_running_loop()
         process = to_process(raw)
         pid = str(raw.get("processid", ""))
@@ -530,12 +635,15 @@ class Executor(Registration):
         sink = LogSink(loop, functools.partial(self._api.add_log, pid, lease=lease), pid)
         sink.start()
         current_sink.set(sink)  # this task's context; copied into the function's task or thread
-        ctx = ProcessContext(process, pid, sink, self.executorname, self.colonyname)
-        running = _Running(ctx, loop.create_future())
+        ctx = ProcessContext(process, pid, sink, self.executorname, self.colonyname, stopping=self._stop_flag,
+                             attribute=functools.partial(self._set_attribute, loop, pid, lease), resumed=resumed,
+                             channels=ProcessChannels(loop, self._api, pid))  # fmt: skip
+        running = _Running(ctx, loop.create_future(), lease)
         self._running_procs[pid] = running
         extra = {"action": "run", "processid": pid}
-        log.info("process %s: %s started", pid, funcname, extra=extra)
+        log.info("process %s: %s %s", pid, funcname, "resumed" if resumed else "started", extra=extra)
         out: list[Any] = []
+        started = time.monotonic()
         errors: list[str] | None = None
         try:
             out = await call_function(self._functions.get(funcname), funcname, spec, process, ctx, running.abort)
@@ -546,16 +654,38 @@ class Executor(Registration):
             log.warning(message, extra=extra)
             await self._executor_log(message)
             return
+        except Detached:
+            await sink.flush()
+            log.info("process %s: left running; this executor picks it up again when it starts", pid, extra=extra)
+            return
         except Aborted:
             errors = [SHUTDOWN_ERROR]
         except Failed as exc:
             errors = [str(exc)]
         finally:
             self._running_procs.pop(pid, None)
+        if ctx.revoked:
+            sink.discard()
+            log.info("process %s: result dropped (cancelled, closed or reassigned on the server)", pid, extra=extra)
+            return
         await sink.flush()
-        await self._finish(pid, funcname, out, errors, lease)
+        await self._finish(pid, funcname, out, errors, lease, time.monotonic() - started)
 
-    async def _finish(self, pid: str, funcname: str, out: list[Any], errors: list[str] | None, lease: str) -> None:
+    def _set_attribute(self, loop: asyncio.AbstractEventLoop, pid: str, lease: str, key: str, value: str) -> None:
+        call = self._api.add_env_attribute(pid, key, value, lease)
+        try:
+            running_loop = asyncio.get_running_loop()
+        except RuntimeError:
+            running_loop = None
+        if running_loop is loop:  # an async function: do not block the loop
+            task = loop.create_task(call)
+            task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
+                                   or log.warning("attribute %s of %s not stored: %s", key, pid, t.exception()))
+            return
+        asyncio.run_coroutine_threadsafe(call, loop).result(timeout=60)
+
+    async def _finish(self, pid: str, funcname: str, out: list[Any], errors: list[str] | None, lease: str,
+                      took: float | None = None) -> None:  # fmt: skip
         """Close the process, retrying while the server is away; give up on refusal (e.g. requeued meanwhile)."""
         extra = {"action": "close", "processid": pid}
         backoff = Backoff(self.backoff_initial, self.backoff_cap)
@@ -566,10 +696,10 @@ class Executor(Registration):
             try:
                 if errors is None:
                     await self._api.close(pid, out, lease, nonce)
-                    log.info("process %s: %s successful", pid, funcname, extra=extra)
+                    log.info("process %s: %s successful%s", pid, funcname, _took(took), extra=extra)
                 else:
                     await self._api.fail(pid, errors, lease, nonce)
-                    log.info("process %s: %s failed: %s", pid, funcname, errors[0], extra=extra)
+                    log.info("process %s: %s failed%s: %s", pid, funcname, _took(took), errors[0], extra=extra)
                 return
             except ColoniesError as exc:
                 attempt += 1

@@ -105,11 +105,17 @@ class Failed(Exception):
     """The run failed; the message is the process's error text."""
 
 
+class Detached(Exception):
+    """Raised by a function whose work runs on another system (a Slurm or Kubernetes job) when the executor stops:
+    the work goes on, the process stays RUNNING and is not closed, and the executor picks it up again when it is
+    started with the same identity (``resume_running``)."""
+
+
 async def call_function(
     func: Function | None, funcname: str, spec: dict[str, Any], process: Process | AttrDict, ctx: ProcessContext,
     abort: asyncio.Future[None],
 ) -> list[Any]:  # fmt: skip
-    """Call the function; returns the output list or raises Failed, Expired or Aborted."""
+    """Call the function; returns the output list or raises Failed, Expired, Aborted or Detached."""
     if func is None:
         raise Failed(f"Unsupported funcname {funcname}")
     args, kwargs = list(spec.get("args") or []), dict(spec.get("kwargs") or {})
@@ -139,6 +145,8 @@ async def call_function(
     if work in done:
         try:
             value = work.result()
+        except Detached:
+            raise
         except BaseException as exc:  # noqa: BLE001 - whatever the function raised fails the process
             ctx.log("".join(traceback.format_exception(exc)))
             raise Failed(error_text(exc)) from None

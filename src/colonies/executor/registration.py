@@ -69,7 +69,7 @@ class Registration:
 
     async def _look_up_self(self) -> None:
         """Private-key mode: learn our name and type from the record the colony owner made."""
-        record = await self._api.get_executor_by_id(self.executorid)
+        record = await self._api.get_executor_by_id(self.executorid, self.executorname)
         name, etype = record.get("executorname", ""), record.get("executortype", "")
         if self.executorname and self.executorname != name:
             log.warning(
@@ -109,6 +109,9 @@ class Registration:
                 return
             except ColoniesError as exc:
                 if not is_transient(exc) or attempt == 4:
-                    log.warning("could not remove executor %s: %s", self.executorname, exc)
+                    # e.g. a Go server (403): only the colony owner may remove executors there
+                    log.warning("could not remove executor %s: %s; it stays registered (remove it with the colony "
+                                "key: colonies executor remove --name %s)", self.executorname, exc,
+                                self.executorname)  # fmt: skip
                     return
                 await asyncio.sleep(backoff.next())

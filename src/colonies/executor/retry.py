@@ -14,6 +14,21 @@ def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, ColoniesError) and exc.status >= 500
 
 
+def refusal_hint(exc: ColoniesError) -> str:
+    """What a 403 most likely means for an executor when it is about its membership (our server's and the Go
+    servers' wordings), else "": the hint must not send a person looking for an approval that is not missing."""
+    text = exc.message.lower()
+    if "pending" in text or "not approved" in text:
+        return "not approved yet?"
+    if "rejected" in text:
+        return "rejected by the colony owner?"
+    if "unregistered" in text:
+        return "removed from the colony?"
+    if "not a member" in text or "no executor with id" in text:
+        return "not added to the colony, or not approved yet?"
+    return ""
+
+
 def landed(exc: BaseException, attempt: int) -> bool:
     """A retry (``attempt`` > 0, same nonce) refused as a replay: the first attempt took effect although its reply
     was lost, so the call is done and must not be repeated with a fresh nonce (that would do it twice)."""

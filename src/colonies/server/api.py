@@ -19,7 +19,10 @@ from .. import crypto, envelope
 from ..exceptions import BadRequest, ColoniesError, Forbidden, PayloadTooLarge
 from ..storage import StorageError
 from ..storage.core import PendingNonce, request_nonce
+from . import wire
 from .context import Context, ServerState
+from ..generations import unknown_type_message
+from .generations import knows, read_message, shape_reply
 from .handlers import HANDLERS, REPLY_TYPES, UNSIGNED
 from .origins import OriginPolicy, header
 
@@ -31,7 +34,8 @@ Scope = dict[str, Any]
 _NONCE = re.compile(r"^([0-9]{1,19})-([0-9a-f]{16,64})$")
 
 #: Messages that may be as large as ``max_body_bytes``; every other one is held to ``max_message_bytes``.
-LARGE_MESSAGES = frozenset({"submitworkflowspecmsg"})
+#: A channel entry may carry up to 10 MiB (COLONIES_CHANNEL_MAX_PAYLOAD_BYTES), more than any other message.
+LARGE_MESSAGES = frozenset({"submitworkflowspecmsg", "channelappendmsg"})
 
 
 def check_nonce(caller: str, nonce: str, window: int, skew: int = 30) -> PendingNonce:
@@ -146,7 +150,11 @@ async def _dispatch(state: ServerState, body: bytes, seen: list[str]) -> tuple[i
         if large and len(body) > settings.max_message_bytes and env.payloadtype not in LARGE_MESSAGES:
             raise PayloadTooLarge(f"A {env.payloadtype or 'message'} body may have at most "
                                   f"{settings.max_message_bytes} bytes (COLONIES_MAX_MESSAGE_BYTES); "
-                                  "only workflow submissions may be larger")  # fmt: skip
+                                  "only workflow submissions and channel appends may be larger")  # fmt: skip
+        generation = settings.wire_generation
+        if not knows(generation, env.payloadtype):
+            recover_caller(env)  # the older server checks the signature before it looks at the type
+            raise Forbidden(unknown_type_message(env.payloadtype))
         if env.payloadtype in UNSIGNED:
             caller = ""
         else:
@@ -169,6 +177,7 @@ async def _dispatch(state: ServerState, body: bytes, seen: list[str]) -> tuple[i
                 msg = decode_message(model, env, settings)
             if msg.msgtype != env.payloadtype:
                 raise BadRequest(f"msgtype {msg.msgtype!r} does not match payloadtype {env.payloadtype!r}")
+            msg = read_message(generation, env.payloadtype, msg)
         nonce = None
         if msg.nonce and caller:
             nonce = check_nonce(caller, msg.nonce, settings.replay_window, settings.max_clock_skew)
@@ -176,9 +185,12 @@ async def _dispatch(state: ServerState, body: bytes, seen: list[str]) -> tuple[i
             check_audience(state, msg.audience)
         token = request_nonce.set(nonce)
         try:
-            result = await handler(Context(state, caller), msg)
+            ctx = Context(state, caller)
+            result = await handler(ctx, msg)
         finally:
             request_nonce.reset(token)
+        await wire.observe(ctx, msg)  # which Go wire generation the caller speaks, for executor replies
+        result = shape_reply(generation, env.payloadtype, result)
         return 200, envelope.reply(REPLY_TYPES.get(env.payloadtype, env.payloadtype), result)
     except ColoniesError as exc:
         return exc.status, envelope.error_reply(exc.status, exc.message)

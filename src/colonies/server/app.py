@@ -17,10 +17,12 @@ from starlette.routing import Route, WebSocketRoute
 from ..settings import Settings
 from ..storage import SQLStore, open_store
 from .api import APIEndpoint
+from .dashboard import DashboardEndpoint, to_dashboard
 from .context import ServerState
 from .events import EventBus
 from .metrics import Metrics, install_collector, metrics_endpoint
 from .pubsub import PubSubEndpoint
+from .replicas import replica_loop
 from .crons import cron_loop
 from .generators import generator_loop
 from .timeouts import timeout_loop
@@ -72,6 +74,7 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
             asyncio.create_task(timeout_loop(state), name="timeouts"),
             asyncio.create_task(cron_loop(state), name="crons"),
             asyncio.create_task(generator_loop(state), name="generators"),
+            asyncio.create_task(replica_loop(state), name="replicas"),
         ]
         try:
             yield
@@ -82,7 +85,11 @@ def create_app(settings: Settings, store: SQLStore | None = None) -> ColoniesApp
             await storage.close()
 
     api = APIEndpoint(state)
+    dashboard = DashboardEndpoint()
     routes = [
+        Route("/", to_dashboard, methods=["GET"]),
+        Route("/dashboard", to_dashboard, methods=["GET"]),
+        Route("/dashboard/{path:path}", dashboard.serve, methods=["GET", "HEAD"]),
         Route("/api", api, methods=["POST", "GET", "OPTIONS"]),
         Route("/health", health, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

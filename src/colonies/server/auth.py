@@ -37,3 +37,12 @@ async def require_executor(ctx: Context, colonyname: str) -> Row:
     if member["kind"] != "executor":
         raise Forbidden(f"Access denied, caller is not an executor of colony {colonyname}")
     return member
+
+
+async def require_member_or_owner(ctx: Context, colonyname: str) -> Row:
+    """An approved member, or the colony's owner: what the owner manages (the colony, its executors, users and
+    statistics, its live events) it may also see. Ours: the Go server refuses the owner these reads."""
+    colony = await ctx.storage.get_colony(colonyname)
+    if colony is not None and ctx.caller and colony["colonyid"] == ctx.caller:
+        return {"kind": "owner", "colonyname": colonyname}
+    return await require_member(ctx, colonyname)

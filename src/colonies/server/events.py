@@ -74,9 +74,41 @@ class Subscription:
             self.queue.put_nowait(row)
 
 
+class ColonySubscription(Subscription):
+    """A dashboard's view of a colony: every process event of the colony, not one per event round robin.
+
+    Events are small (state, ids); the page re-reads what it shows. When the page falls behind, the oldest
+    events are dropped and ``overflowed`` tells it to re-read everything rather than show a wrong state."""
+
+    __slots__ = ("overflowed",)
+
+    def __init__(self, colonyname: str) -> None:
+        super().__init__(colonyname, "", "", -1)
+        self.queue = asyncio.Queue(maxsize=1000)
+        self.overflowed = False
+
+    def deliver(self, row: Row) -> None:
+        if self.queue.full():
+            self.overflowed = True
+            return
+        self.queue.put_nowait(row)
+
+
+class ChannelWatch:
+    """A /pubsub channel subscription: ``event`` is set when its channel may have new entries, or its process
+    ended (it then reads the log again: entries live in the database, not in the event)."""
+
+    __slots__ = ("processid", "name", "event")
+
+    def __init__(self, processid: str, name: str) -> None:
+        self.processid = processid
+        self.name = name
+        self.event = asyncio.Event()
+
+
 #: What crosses between replicas: enough of a process to route the event (subscribers re-read the process).
 SUMMARY_KEYS = ("processid", "colonyname", "executortype", "state", "waitforparents", "isassigned", "executornames",
-                "locationname", "cpu", "mem")  # fmt: skip
+                "locationname", "cpu", "mem", "processgraphid")  # fmt: skip
 
 
 def summary(row: Row) -> Row:
@@ -92,6 +124,8 @@ class EventBus:
         self._waiters: dict[tuple[str, str], list[Waiter]] = {}
         self._by_process: dict[str, list[Subscription]] = {}
         self._by_type: dict[tuple[str, str, int], list[Subscription]] = {}
+        self._by_colony: dict[str, list[Subscription]] = {}
+        self._channels: dict[str, list[ChannelWatch]] = {}
 
     # -- assign long-polls -------------------------------------------------------------------------------------
 
@@ -130,16 +164,22 @@ class EventBus:
     # -- subscriptions -------------------------------------------------------------------------------------------
 
     def subscribe(self, sub: Subscription) -> None:
-        if sub.processid:
+        if isinstance(sub, ColonySubscription):
+            self._by_colony.setdefault(sub.colonyname, []).append(sub)
+        elif sub.processid:
             self._by_process.setdefault(sub.processid, []).append(sub)
         else:
             self._by_type.setdefault((sub.colonyname, sub.executortype, sub.state), []).append(sub)
 
     def unsubscribe(self, sub: Subscription) -> None:
-        if sub.processid:
+        if isinstance(sub, ColonySubscription):
+            key: Any = sub.colonyname
+            bucket = self._by_colony.get(key)
+            table: dict[Any, list[Subscription]] = self._by_colony
+        elif sub.processid:
             bucket = self._by_process.get(sub.processid)
-            key: Any = sub.processid
-            table: dict[Any, list[Subscription]] = self._by_process
+            key = sub.processid
+            table = self._by_process
         else:
             key = (sub.colonyname, sub.executortype, sub.state)
             bucket = self._by_type.get(key)
@@ -148,6 +188,16 @@ class EventBus:
             bucket.remove(sub)
             if not bucket:
                 del table[key]
+
+    def watch_channel(self, watch: ChannelWatch) -> None:
+        self._channels.setdefault(watch.processid, []).append(watch)
+
+    def unwatch_channel(self, watch: ChannelWatch) -> None:
+        watches = self._channels.get(watch.processid)
+        if watches and watch in watches:
+            watches.remove(watch)
+            if not watches:
+                del self._channels[watch.processid]
 
     # -- publishing ----------------------------------------------------------------------------------------------
 
@@ -160,9 +210,48 @@ class EventBus:
         if self.relay is not None:
             self.relay([summary(row) for row in present])
 
+    def publish_log(self, colonyname: str, processid: str) -> None:
+        """A process got a log line: only a colony's live views care (a process page follows its log)."""
+        if self._by_colony.get(colonyname) or self.relay is not None:
+            self.deliver_remote([{"kind": "log", "colonyname": colonyname, "processid": processid}])
+            if self.relay is not None:
+                self.relay([{"kind": "log", "colonyname": colonyname, "processid": processid}])
+
+    def publish_resume(self, colonyname: str) -> None:
+        """A colony's assignments were resumed: every long-poll of the colony, here and on the other replicas,
+        looks at the queue again (the paused ones were told nothing while paused)."""
+        event = {"kind": "resume", "colonyname": colonyname}
+        self.deliver_remote([event])
+        if self.relay is not None:
+            self.relay([event])
+
+    def publish_channel(self, processid: str, name: str) -> None:
+        """A channel got an entry (committed): wake its subscriptions here and on the other replicas."""
+        event = {"kind": "channel", "processid": processid, "name": name}
+        self.deliver_remote([event])
+        if self.relay is not None:
+            self.relay([event])
+
     def deliver_remote(self, rows: Iterable[Row]) -> None:
         """Deliver events to this replica's listeners only."""
         for row in rows:
+            if row.get("kind") == "resume":
+                for (colonyname, _type), waiters in self._waiters.items():
+                    if colonyname == row["colonyname"]:
+                        for waiter in waiters:
+                            waiter.event.set()
+                continue
+            watches = self._channels.get(row["processid"])
+            if watches and (row.get("kind") == "channel" or row.get("state") in FINAL_STATES):
+                for watch in watches:  # a new entry, or the process ended: its channel subscriptions re-read
+                    if row.get("kind") != "channel" or watch.name == row["name"]:
+                        watch.event.set()
+            if row.get("kind") == "channel":
+                continue
+            if row.get("kind") == "log":
+                for sub in self._by_colony.get(row["colonyname"], ()):
+                    sub.deliver(row)
+                continue
             state = row["state"]
             for sub in self._by_process.get(row["processid"], ()):
                 if reached(sub.state, state):
@@ -172,6 +261,8 @@ class EventBus:
                 # One subscriber per event, round robin (the Go server's anti-thundering-herd rule).
                 sub = subs.pop(0)
                 subs.append(sub)
+                sub.deliver(row)
+            for sub in self._by_colony.get(row["colonyname"], ()):
                 sub.deliver(row)
             if state == 0 and not row["waitforparents"] and not row["isassigned"]:
                 self._wake_one(row)

@@ -9,7 +9,7 @@ import orjson
 from ..crypto import hash_text, random_id
 from ..exceptions import BadRequest
 from ..models import FunctionSpec, WorkflowSpec, parse_cpu, parse_memory, render_cpu, render_memory
-from ..types import MAX_PRIORITY, MIN_PRIORITY, PRIORITY_UNIT_NS, AttributeType, ProcessState
+from ..types import MAX_CHANNELS, MAX_PRIORITY, MIN_PRIORITY, PRIORITY_UNIT_NS, AttributeType, ProcessState
 
 Row = dict[str, Any]
 NS = 1_000_000_000
@@ -66,7 +66,14 @@ def normalise_spec(spec: FunctionSpec) -> tuple[dict[str, Any], dict[str, int]]:
         "gpumem": parse_memory(cond.gpu.mem),
     }
     data = spec.model_dump()
-    conditions = data["conditions"]
+    # Both spellings go out: v1.7.8 clients (its HPC executor sizes --ntasks-per-node from it) read
+    # processes-per-node, v1.8.7 and later processespernode; each generation ignores the other's key.
+    conditions: dict[str, Any] = {}
+    for key, value in data["conditions"].items():
+        conditions[key] = value
+        if key == "processespernode":
+            conditions["processes-per-node"] = value
+    data["conditions"] = conditions
     conditions["cpu"] = render_cpu(resources["cpu"])
     conditions["mem"] = render_memory(resources["mem"])
     conditions["storage"] = render_memory(resources["storage"])
@@ -76,6 +83,21 @@ def normalise_spec(spec: FunctionSpec) -> tuple[dict[str, Any], dict[str, int]]:
     if not data["channels"]:
         del data["channels"]
     return data, resources
+
+
+def check_channels(names: list[str]) -> None:
+    """The channels a spec declares (v1.9): at most MAX_CHANNELS, each named once with 1-256 printable characters.
+    The Go server accepts more and fails when the 101st is used; a misnamed channel could never be used."""
+    if len(names) > MAX_CHANNELS:
+        raise BadRequest(f"Invalid function spec: {len(names)} channels exceed the limit of {MAX_CHANNELS} "
+                         "per process")  # fmt: skip
+    seen: set[str] = set()
+    for name in names:
+        if not name or len(name) > 256 or any(c < " " or c == "\x7f" for c in name):
+            raise BadRequest(f"Invalid function spec: channel name {name[:64]!r} must be 1-256 printable characters")
+        if name in seen:
+            raise BadRequest(f"Invalid function spec: channel {name!r} is declared twice")
+        seen.add(name)
 
 
 def new_process(
@@ -89,11 +111,14 @@ def new_process(
     """A WAITING process row and its ENV attributes. Raises BadRequest for out-of-range values."""
     if not MIN_PRIORITY <= spec.priority <= MAX_PRIORITY:
         raise BadRequest(f"Priority {spec.priority} is outside [{MIN_PRIORITY}, {MAX_PRIORITY}]")
+    if not spec.funcname.strip():  # the Go server queues it, for no executor to ever take (a "func" typo)
+        raise BadRequest("Invalid function spec: funcname is empty")
     cond = spec.conditions
     if not cond.colonyname:
         raise BadRequest("Invalid function spec: conditions.colonyname is empty")
     if not cond.executortype:
         raise BadRequest("Invalid function spec: conditions.executortype is empty")
+    check_channels(spec.channels)
     data, res = normalise_spec(spec)
     processid = random_id()
     row: Row = {

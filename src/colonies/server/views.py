@@ -6,10 +6,12 @@ serialised again.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
 
+from ..blueprints import metadata_json
 from ..timefmt import format_ns
 from ..types import JSONDict
 
@@ -25,7 +27,9 @@ def user_view(row: Row) -> JSONDict:
     return {k: row[k] for k in ("colonyname", "userid", "name", "email", "phone")}
 
 
-def executor_view(row: Row) -> JSONDict:
+def executor_view(row: Row, generation: str = "v1.7.8", place: Row | None = None) -> JSONDict:
+    """An executor for a client of ``generation`` (``server/wire.py``): capabilities in the shape it parses, and
+    both ``locationname`` (v1.9) and ``location`` (v1.7.8); ``place`` is the named location's row, if any."""
     view: JSONDict = {
         "executorid": row["executorid"],
         "executortype": row["executortype"],
@@ -36,32 +40,64 @@ def executor_view(row: Row) -> JSONDict:
         "commissiontime": format_ns(row["commissiontime"]),
         "lastheardfromtime": format_ns(row["lastheardfromtime"]),
         "locationname": row["locationname"],
-        "capabilities": capabilities_view(row["capabilities"]),
+        "capabilities": capabilities_view(row["capabilities"], generation),
         "allocations": Fragment(row["allocations"]),
     }
     if row["blueprintid"]:
         view["blueprintid"] = row["blueprintid"]
         view["blueprintgen"] = row["blueprintgen"]
+    view["location"] = location_object(row, place)
     return view
 
 
-def capabilities_view(stored: str) -> Any:
-    """Capabilities in the shape v1.7.8 clients parse: ``hardware`` and ``software`` are objects (Go structs).
+def location_object(row: Row, place: Row | None) -> JSONDict:
+    """The v1.7.8 ``location``: the coordinates a v1.7.8 client registered with, else those of the named location."""
+    if row.get("location"):
+        sent = orjson.loads(row["location"])
+        return {"long": sent.get("long", 0.0), "lat": sent.get("lat", 0.0), "name": sent.get("name", ""),
+                "desc": sent.get("desc", "")}  # fmt: skip
+    if place is not None:
+        return {"long": place["longitude"], "lat": place["latitude"], "name": place["name"],
+                "desc": place["description"]}  # fmt: skip
+    return {"long": 0.0, "lat": 0.0, "name": row["locationname"], "desc": ""}
 
-    Executors registered by v1.9 clients (and by older ``colonies dev``) hold arrays there, which the original CLI
-    cannot parse ("cannot unmarshal array into ... core.Hardware"): the first element stands for the list. The
-    stored value is kept as it was sent."""
-    if '"hardware":[' not in stored and '"software":[' not in stored:
+
+def capabilities_view(stored: str, generation: str = "v1.7.8") -> Any:
+    """Capabilities in the shape a client of ``generation`` parses; what the executor sent is kept as sent.
+
+    v1.7.8: ``hardware`` and ``software`` are objects (Go structs); a list is answered with its first element.
+    v1.9: lists; an object becomes a one-element list (an all-empty one, a v1.7.8 zero struct, an empty list).
+    Unknown (""): ``null``, which every generation parses (an empty list, or a zero struct)."""
+    if generation == "v1.7.8" and '"hardware":[' not in stored and '"software":[' not in stored:
         return Fragment(stored)
     caps = orjson.loads(stored)
     if not isinstance(caps, dict):
         return caps
     for key in ("hardware", "software"):
-        value = caps.get(key)
-        if isinstance(value, list):
-            first = value[0] if value and isinstance(value[0], dict) else {}
-            caps[key] = first
+        if key in caps:
+            caps[key] = _shaped(caps[key], generation)
     return caps
+
+
+def _shaped(value: Any, generation: str) -> Any:
+    if value is None or not generation:
+        return None
+    entries = value if isinstance(value, list) else [value]
+    entries = [entry for entry in entries if isinstance(entry, dict)]
+    if generation == "v1.7.8":
+        return entries[0] if entries else {}
+    if isinstance(value, dict) and _blank(value):
+        return []  # a v1.7.8 client's zero struct: it declared nothing
+    return entries
+
+
+def _blank(value: Any) -> bool:
+    """A Go zero value: empty strings, zeros, and objects or lists of nothing else."""
+    if isinstance(value, dict):
+        return all(_blank(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_blank(v) for v in value)
+    return value in ("", 0, None, False)
 
 
 def function_view(row: Row) -> JSONDict:
@@ -207,3 +243,97 @@ def generator_run_view(row: Row) -> JSONDict:
 def location_view(row: Row) -> JSONDict:
     return {"locationid": row["locationid"], "name": row["name"], "colonyname": row["colonyname"],
             "description": row["description"], "long": row["longitude"], "lat": row["latitude"]}  # fmt: skip
+
+
+def file_view(row: Row) -> JSONDict:
+    """A file revision in the Go field order (protocol §4.14). S3 secrets are never stored, so ``secretkey`` and
+    ``encryptionkey`` are always ""."""
+    return {
+        "fileid": row["fileid"],
+        "colonyname": row["colonyname"],
+        "label": row["label"],
+        "name": row["name"],
+        "size": row["size"],
+        "sequencenr": row["seqnr"],
+        "checksum": row["checksum"],
+        "checksumalg": row["checksumalg"],
+        "ref": {
+            "protocol": row["protocol"],
+            "s3object": {
+                "server": row["s3server"],
+                "port": row["s3port"],
+                "tls": bool(row["s3tls"]),
+                "accesskey": row["s3accesskey"],
+                "secretkey": "",
+                "region": row["s3region"],
+                "encryptionkey": "",
+                "encryptionalg": row["s3encryptionalg"],
+                "object": row["s3object"],
+                "bucket": row["s3bucket"],
+            },
+        },
+        "added": format_ns(row["added"]),
+    }
+
+
+def file_data_view(row: Row) -> JSONDict:
+    """The newest revision of a name, as getfilesmsg lists it (Go's FileData)."""
+    return {"name": row["name"], "checksum": row["checksum"], "size": row["size"], "s3filename": row["s3object"]}
+
+
+def label_view(row: Row) -> JSONDict:
+    """A label and how many file names it holds (Go's Label)."""
+    return {"name": row["name"], "files": row["files"]}
+
+
+def snapshot_view(row: Row) -> JSONDict:
+    return {"snapshotid": row["snapshotid"], "colonyname": row["colonyname"], "label": row["label"],
+            "name": row["name"], "fileids": Fragment(row["fileids"]), "added": format_ns(row["added"])}  # fmt: skip
+
+
+def blueprint_definition_view(row: Row) -> Any:
+    """A blueprint definition as stored at its addition (``blueprints.definition_json``)."""
+    return Fragment(row["data"])
+
+
+def blueprint_view(row: Row) -> JSONDict:
+    """A blueprint in the Go field order (protocol §4.16); ``status`` only once a reconciler reported one."""
+    view: JSONDict = {
+        "blueprintid": row["blueprintid"],
+        "kind": row["kind"],
+        "metadata": metadata_json(
+            row["name"], row["colonyname"], row["locationname"], orjson.loads(row["labels"]),
+            orjson.loads(row["annotations"]), row["generation"], format_ns(row["createdat"]),
+            format_ns(row["updatedat"]), row["lastreconciliationprocess"],
+            format_ns(row["lastreconciliationtime"]),
+        ),
+    }  # fmt: skip
+    if row["handler"]:
+        view["handler"] = Fragment(row["handler"])
+    view["spec"] = Fragment(row["spec"])
+    if row["status"] != "{}":
+        view["status"] = Fragment(row["status"])
+    return view
+
+
+def blueprint_history_view(row: Row) -> JSONDict:
+    """One spec change of a blueprint: the spec and status of that generation, who changed it, how."""
+    view: JSONDict = {"historyid": row["historyid"], "blueprintid": row["blueprintid"], "kind": row["kind"],
+                      "namespace": row["colonyname"], "name": row["name"], "generation": row["generation"],
+                      "spec": Fragment(row["spec"])}  # fmt: skip
+    if row["status"] != "{}":
+        view["status"] = Fragment(row["status"])
+    view.update(timestamp=format_ns(row["changed"]), changedby=row["changedby"], changetype=row["changetype"])
+    return view
+def channel_entry_view(row: Row) -> JSONDict:
+    """A channel entry as the Go server's MsgEntry: ``inreplyto`` only when set, ``payload`` as base64 (Go's
+    ``[]byte``), ``type`` "data", "end" or "error"."""
+    entry: JSONDict = {"sequence": row["sequence"]}
+    if row["inreplyto"]:
+        entry["inreplyto"] = row["inreplyto"]
+    entry["timestamp"] = format_ns(row["timestamp"])
+    entry["senderid"] = row["senderid"]
+    entry["payload"] = base64.b64encode(bytes(row["payload"])).decode()
+    if row["type"]:
+        entry["type"] = row["type"]
+    return entry

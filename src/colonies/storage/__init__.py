@@ -6,8 +6,19 @@ from .base import Driver, StorageError
 from .sqlstore import SQLStore
 
 
+def check_url(url: str) -> None:
+    """Refuse a database URL of another kind (``mysql://x/y`` would otherwise become a SQLite file of that name)."""
+    scheme, sep, _ = url.partition("://")
+    if not url.strip():
+        raise StorageError("the database URL is empty: give sqlite:///path/to.db or postgresql://user@host/db")
+    if sep and scheme.lower() not in ("sqlite", "postgres", "postgresql"):
+        raise StorageError(f"unsupported database {scheme}://: use sqlite:///path/to.db (or a plain path) or "
+                           "postgresql://user@host/db")  # fmt: skip
+
+
 async def open_store(url: str) -> SQLStore:
     """Open a store from a URL: ``sqlite:///path/to.db`` (or a bare path) or ``postgresql://user@host/db``."""
+    check_url(url)
     if url.startswith(("postgres://", "postgresql://")):
         from .postgres import PostgresDriver
 
@@ -22,4 +33,4 @@ async def open_store(url: str) -> SQLStore:
     return SQLStore(driver)
 
 
-__all__ = ["Driver", "SQLStore", "StorageError", "open_store"]
+__all__ = ["Driver", "SQLStore", "StorageError", "check_url", "open_store"]

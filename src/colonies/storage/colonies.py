@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..exceptions import BadRequest, NotFound
 from .base import Row, Tx
+from .channels import remove_orphan_channels
 from .core import StoreBase
 from .shared import find_member
 
@@ -54,5 +55,13 @@ def _remove_colony(tx: Tx, name: str) -> None:
         "remove_colony_generatorargs",
         "remove_colony_generatorruns",
         "remove_colony_locations",
+        "remove_colony_files",
+        "remove_colony_snapshots",
+        "remove_colony_pause",
+        "remove_colony_wiregenerations",
+        "remove_colony_blueprintdefinitions",
+        "remove_colony_blueprints",
+        "remove_colony_blueprinthistory",
     ):
         tx.run(query, name=name)
+    remove_orphan_channels(tx, name)

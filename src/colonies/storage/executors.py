@@ -39,12 +39,28 @@ class ExecutorStore(StoreBase):
         """The executor with ``oldid`` takes ``newid``, with the processes it runs (400 if the id is taken)."""
         await self._write(change_member_id, "set_executor_id", colonyname, oldid, newid)
 
+    async def set_executor_capabilities(self, colonyname: str, executorname: str, capabilities: str) -> None:
+        """Replace what the executor says it has (updateexecutormsg), as the JSON it sent."""
+        await self._write(lambda tx: tx.run("set_executor_capabilities", colonyname=colonyname,
+                                            executorname=executorname, capabilities=capabilities))  # fmt: skip
+
+    async def set_executor_allocations(self, colonyname: str, executorname: str, allocations: str) -> None:
+        """Replace the executor's project allocations (reportallocationmsg), as JSON."""
+        await self._write(lambda tx: tx.run("set_executor_allocations", colonyname=colonyname,
+                                            executorname=executorname, allocations=allocations))  # fmt: skip
+
+    async def get_executor_colonies(self, executorid: str) -> list[str]:
+        """Colonies in which this id is an approved executor (at most two: enough to tell one from many)."""
+        rows = await self.driver.read(lambda tx: tx.all("get_executor_colonies", executorid=executorid))
+        return [row["colonyname"] for row in rows]
+
     async def remove_executor(self, colonyname: str, executorname: str, now: int) -> list[Row]:
         """Unregister (soft delete), drop its functions, requeue its running processes; returns those processes."""
         return await self._write(_remove_executor, colonyname, executorname, now)
 
 
 def _add_executor(tx: Tx, executor: Row) -> Row:
+    executor = {"location": "", **executor}  # only v1.7.8 clients send a location object
     colonyname, name = executor["colonyname"], executor["executorname"]
     old = tx.one("get_executor", colonyname=colonyname, executorname=name)
     # Unlike the Go server, the name of an unregistered (removed) executor may be reused.

@@ -5,8 +5,10 @@ from __future__ import annotations
 from ..exceptions import BadRequest, Forbidden, NotFound, approved_member
 from ..types import ExecutorState, ProcessState
 from .base import Row, Tx
+from .channels import remove_channels, remove_orphan_channels
 from .core import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING, StoreBase, dumps, loads, request_nonce
 from .functions import update_function_stats
+from .pauses import is_paused
 from .shared import (
     check_assigned,
     find_member,
@@ -17,6 +19,9 @@ from .shared import (
     with_attributes,
 )
 from .workflows import resolve_after_close, update_graph_state
+
+#: What ``assign_process`` returns while the colony's assignments are paused (the executor is still marked alive).
+PAUSED: Row = {"paused": True}
 
 
 class ProcessStore(StoreBase):
@@ -37,9 +42,11 @@ class ProcessStore(StoreBase):
         executortype: str = "",
         initiator: str = "",
         label: str = "",
+        funcname: str = "",
+        offset: int = 0,
     ) -> list[Row]:
         return await self.driver.read(
-            _get_processes, colonyname, state, count, executortype, initiator, label
+            _get_processes, colonyname, state, count, executortype, initiator, label, funcname, offset
         )
 
     async def get_process_hist(self, colonyname: str, executorid: str, since: int, state: int) -> list[Row]:
@@ -55,8 +62,9 @@ class ProcessStore(StoreBase):
     async def assign_process(
         self, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int
     ) -> Row | None:
-        """Claim the eligible process with the lowest prioritytime for this executor, or None. The request's
-        nonce is kept on the claimed row, so a retry of the request (its reply lost) can be given the same one."""
+        """Claim the eligible process with the lowest prioritytime for this executor, or None (``PAUSED`` while the
+        colony's assignments are paused). The request's nonce is kept on the claimed row, so a retry of the request
+        (its reply lost) can be given the same one."""
         pending = request_nonce.get()
         nonce = pending.nonce if pending is not None else ""
         return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now, nonce)
@@ -105,16 +113,13 @@ _ORDER = {WAITING: "get_processes_by_priority", RUNNING: "get_processes_by_start
 
 
 def _get_processes(
-    tx: Tx, colonyname: str, state: int, count: int, executortype: str, initiator: str, label: str
+    tx: Tx, colonyname: str, state: int, count: int, executortype: str, initiator: str, label: str,
+    funcname: str, offset: int,
 ) -> list[Row]:
-    # Only one filter applies, in the Go server's precedence: executortype > initiator > label.
-    if executortype:
-        initiator = label = ""
-    elif initiator:
-        label = ""
+    # Filters combine (the Go server applies only the first of executortype > initiator > label).
     query = _ORDER.get(state, "get_processes_by_end")
     rows = tx.all(query, colonyname=colonyname, state=state, count=count, executortype=executortype,
-                  initiator=initiator, label=label)  # fmt: skip
+                  initiator=initiator, label=label, funcname=funcname, offset=offset)  # fmt: skip
     return with_attributes(tx, rows)
 
 
@@ -125,6 +130,8 @@ def _assign_process(
         now - (executor.get("lastheardfromtime") or 0) > 1_000_000_000
     ):  # at most one write a second per executor
         tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
+    if is_paused(tx, colonyname):
+        return PAUSED
     row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
                  executorname=executor["name"], locationname=executor.get("locationname") or "",
                  executorid=executorid, cpu=cpu, mem=mem, now=now, nonce=nonce)  # fmt: skip
@@ -204,11 +211,13 @@ def _remove_process(tx: Tx, processid: str) -> None:
         raise BadRequest("Not possible to remove a running process")
     tx.run("remove_process", processid=processid)
     tx.run("remove_process_attributes", processid=processid)
+    remove_channels(tx, processid)
 
 
 def _remove_all_processes(tx: Tx, colonyname: str, state: int) -> None:
     tx.run("remove_all_processes", colonyname=colonyname, state=state)
     tx.run("remove_orphan_attributes", colonyname=colonyname)
+    remove_orphan_channels(tx, colonyname)
 
 
 def requeue(tx: Tx, row: Row, now: int, retry: int) -> Row:

@@ -214,4 +214,6 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE processes ADD COLUMN pendingparents INTEGER NOT NULL DEFAULT -1")
     if "assignnonce" not in columns:
         conn.execute("ALTER TABLE processes ADD COLUMN assignnonce TEXT NOT NULL DEFAULT ''")
+    if "location" not in {row["name"] for row in conn.execute("PRAGMA table_info(executors)")}:
+        conn.execute("ALTER TABLE executors ADD COLUMN location TEXT NOT NULL DEFAULT ''")
     conn.commit()

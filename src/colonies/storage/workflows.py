@@ -5,6 +5,7 @@ from __future__ import annotations
 from .. import dag
 from ..exceptions import BadRequest, NotFound
 from .base import Row, Tx
+from .channels import remove_orphan_channels
 from .core import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING, StoreBase, dumps, loads
 from .shared import check_assigned, insert_process, lock, set_state
 
@@ -19,8 +20,10 @@ class WorkflowStore(StoreBase):
         """The graph row and its processes (without attributes)."""
         return await self.driver.read(_get_graph, processgraphid)
 
-    async def get_graphs(self, colonyname: str, state: int, count: int) -> list[tuple[Row, list[str]]]:
-        return await self.driver.read(_get_graphs, colonyname, state, count)
+    async def get_graphs(
+        self, colonyname: str, state: int, count: int, offset: int = 0
+    ) -> list[tuple[Row, list[str]]]:
+        return await self.driver.read(_get_graphs, colonyname, state, count, offset)
 
     async def remove_graph(self, processgraphid: str) -> None:
         await self._write(_remove_graph, processgraphid)
@@ -115,9 +118,9 @@ def _get_graph(tx: Tx, processgraphid: str) -> tuple[Row, list[Row]] | None:
     return graph, tx.all("get_graph_processes", processgraphid=processgraphid)
 
 
-def _get_graphs(tx: Tx, colonyname: str, state: int, count: int) -> list[tuple[Row, list[str]]]:
+def _get_graphs(tx: Tx, colonyname: str, state: int, count: int, offset: int) -> list[tuple[Row, list[str]]]:
     result = []
-    for graph in tx.all("get_graphs", colonyname=colonyname, state=state, count=count):
+    for graph in tx.all("get_graphs", colonyname=colonyname, state=state, count=count, offset=offset):
         procs = tx.all("get_graph_processes", processgraphid=graph["processgraphid"])
         result.append((graph, [p["processid"] for p in procs]))
     return result
@@ -133,6 +136,7 @@ def _remove_graph(tx: Tx, processgraphid: str) -> None:
     tx.run("remove_graph_attributes", processgraphid=processgraphid)
     tx.run("remove_graph_processes", processgraphid=processgraphid)
     tx.run("remove_graph", processgraphid=processgraphid)
+    remove_orphan_channels(tx, graph["colonyname"])
 
 
 def _remove_all_graphs(tx: Tx, colonyname: str, state: int) -> None:

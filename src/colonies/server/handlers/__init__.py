@@ -7,8 +7,9 @@ from typing import Any
 
 from ... import messages as m
 from . import (
-    attributes, colonies, crons, executors, functions, generators, locations, logs, processes, server, users,
-    workflows,
+    attributes, blueprints, channels, colonies, crons, executors, files, functions, generators, locations, logs,
+    pauses, processes,
+    server, users, workflows,
 )
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
@@ -43,6 +44,8 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "rejectexecutormsg": (m.ExecutorNameMsg, executors.reject_executor),
     "removeexecutormsg": (m.ExecutorNameMsg, executors.remove_executor),
     "changeexecutoridmsg": (m.ChangeExecutorIDMsg, executors.change_executor_id),
+    "updateexecutormsg": (m.UpdateExecutorMsg, executors.update_executor),
+    "reportallocationmsg": (m.ReportAllocationMsg, executors.report_allocation),
     # functions
     "addfunctionmsg": (m.AddFunctionMsg, functions.add_function),
     "getfunctionsmsg": (m.GetFunctionsMsg, functions.get_functions),
@@ -59,6 +62,9 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "closefailedmsg": (m.CloseFailedMsg, processes.close_failed),
     "setoutputmsg": (m.SetOutputMsg, processes.set_output),
     "cancelprocessmsg": (m.ProcessIDMsg, processes.cancel_process),
+    "pauseassignmentsmsg": (m.ColonyNameMsg, pauses.pause_assignments),
+    "resumeassignmentsmsg": (m.ColonyNameMsg, pauses.resume_assignments),
+    "getpausestatusmsg": (m.ColonyNameMsg, pauses.get_pause_status),
     # workflows
     "submitworkflowspecmsg": (m.SubmitWorkflowSpecMsg, workflows.submit_workflow_spec),
     "getprocessgraphmsg": (m.ProcessGraphIDMsg, workflows.get_process_graph),
@@ -87,6 +93,17 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "getlocationsmsg": (m.ColonyNameMsg, locations.get_locations),
     "getlocationmsg": (m.LocationNameMsg, locations.get_location),
     "removelocationmsg": (m.LocationNameMsg, locations.remove_location),
+    # files and snapshots (ColonyFS metadata)
+    "addfilemsg": (m.AddFileMsg, files.add_file),
+    "getfilemsg": (m.GetFileMsg, files.get_file),
+    "getfilesmsg": (m.GetFilesMsg, files.get_files),
+    "getfilelabelsmsg": (m.GetFileLabelsMsg, files.get_file_labels),
+    "removefilemsg": (m.RemoveFileMsg, files.remove_file),
+    "createsnapshotmsg": (m.CreateSnapshotMsg, files.create_snapshot),
+    "getsnapshotmsg": (m.SnapshotMsg, files.get_snapshot),
+    "getsnapshotsmsg": (m.ColonyNameMsg, files.get_snapshots),
+    "removesnapshotmsg": (m.SnapshotMsg, files.remove_snapshot),
+    "removeallsnapshotmsg": (m.ColonyNameMsg, files.remove_all_snapshots),
     # generators
     "addgeneratormsg": (m.AddGeneratorMsg, generators.add_generator),
     "getgeneratormsg": (m.GeneratorIDMsg, generators.get_generator),
@@ -95,9 +112,25 @@ HANDLERS: dict[str, tuple[type[m.Msg], Handler]] = {
     "packgeneratormsg": (m.PackGeneratorMsg, generators.pack_generator),
     "removegeneratormsg": (m.GeneratorIDMsg, generators.remove_generator),
     "getgeneratorrunsmsg": (m.GetGeneratorRunsMsg, generators.get_generator_runs),
+    # blueprints
+    "addblueprintdefinitionmsg": (m.AddBlueprintDefinitionMsg, blueprints.add_blueprint_definition),
+    "getblueprintdefinitionmsg": (m.BlueprintDefinitionNameMsg, blueprints.get_blueprint_definition),
+    "getblueprintdefinitionsmsg": (m.ColonyNameMsg, blueprints.get_blueprint_definitions),
+    "removeblueprintdefinitionmsg": (m.NamespaceNameMsg, blueprints.remove_blueprint_definition),
+    "addblueprintmsg": (m.AddBlueprintMsg, blueprints.add_blueprint),
+    "getblueprintmsg": (m.NamespaceNameMsg, blueprints.get_blueprint),
+    "getblueprintsmsg": (m.GetBlueprintsMsg, blueprints.get_blueprints),
+    "updateblueprintmsg": (m.UpdateBlueprintMsg, blueprints.update_blueprint),
+    "removeblueprintmsg": (m.NamespaceNameMsg, blueprints.remove_blueprint),
+    "getblueprinthistorymsg": (m.GetBlueprintHistoryMsg, blueprints.get_blueprint_history),
+    "updateblueprintstatusmsg": (m.UpdateBlueprintStatusMsg, blueprints.update_blueprint_status),
+    "reconcileblueprintmsg": (m.ReconcileBlueprintMsg, blueprints.reconcile_blueprint),
+    # channels (subscribechannelmsg is served by /pubsub)
+    "channelappendmsg": (m.ChannelAppendMsg, channels.channel_append),
+    "channelreadmsg": (m.ChannelReadMsg, channels.channel_read),
 }
 
 #: Answered without a signature (protocol §1.4).
 UNSIGNED = frozenset({"versionmsg", "getserverinfomsg"})
 #: Replies whose payloadtype differs from the request's.
-REPLY_TYPES: dict[str, str] = {}
+REPLY_TYPES: dict[str, str] = {"getpausestatusmsg": "pausestatusreplymsg"}

@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import messages as m
 from ...exceptions import NotFound
-from ..auth import require_colony_owner, require_member, require_server_owner
+from ..auth import require_colony_owner, require_member, require_member_or_owner, require_server_owner
 from ..context import Context
 from ..views import colony_view
 from .common import check_id, check_name
@@ -35,8 +35,8 @@ async def get_colonies(ctx: Context, msg: m.Msg) -> Any:
 
 
 async def get_colony(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getcolonymsg — approved member."""
-    await require_member(ctx, msg.colonyname)
+    """getcolonymsg — approved member or the colony owner."""
+    await require_member_or_owner(ctx, msg.colonyname)
     colony = await ctx.storage.get_colony(msg.colonyname)
     if colony is None:
         raise NotFound(f"Colony with name {msg.colonyname} does not exist")
@@ -44,8 +44,9 @@ async def get_colony(ctx: Context, msg: m.ColonyNameMsg) -> Any:
 
 
 async def get_colony_statistics(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getcolonystatsmsg — approved member (the Go server answers an empty 200 to others; we answer 403)."""
-    await require_member(ctx, msg.colonyname)
+    """getcolonystatsmsg — approved member or the colony owner (the Go server answers an empty 200 to others; we
+    answer 403)."""
+    await require_member_or_owner(ctx, msg.colonyname)
     return await ctx.storage.get_statistics(msg.colonyname)
 
 

@@ -46,6 +46,16 @@ def check_count(count: int, limit: int = MAX_COUNT) -> int:
     return count or limit
 
 
+MAX_OFFSET = 1_000_000
+
+
+def check_offset(offset: int) -> int:
+    """Paging (ours): deep offsets scan and skip rows, so they are bounded like counts."""
+    if not 0 <= offset <= MAX_OFFSET:
+        raise BadRequest(f"Offset {offset} must be between 0 and {MAX_OFFSET}")
+    return offset
+
+
 def check_state(state: int) -> int:
     if state not in tuple(ProcessState):
         raise BadRequest(f"Invalid state {state}: expected 0 (waiting) to 4 (cancelled)")

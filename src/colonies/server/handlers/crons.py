@@ -34,6 +34,9 @@ def parse_workflow(text: str, colonyname: str, ctx: Context) -> WorkflowSpec:
         raise BadRequest(f"Invalid workflowspec: its colony {wf.colonyname} is not {colonyname}")
     if not wf.functionspecs:
         raise BadRequest("Invalid workflowspec: no function specs")
+    unnamed = [s.nodename or str(i) for i, s in enumerate(wf.functionspecs) if not s.funcname.strip()]
+    if unnamed:  # caught now, not at every run
+        raise BadRequest(f"Invalid workflowspec: function spec {unnamed[0]} has no funcname")
     dag.check_workflow([(s.nodename, s.conditions.dependencies) for s in wf.functionspecs],
                        ctx.settings.max_workflow_nodes, ctx.settings.max_workflow_edges)  # fmt: skip
     return wf

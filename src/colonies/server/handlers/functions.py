@@ -7,7 +7,7 @@ from typing import Any
 from ... import messages as m
 from ...crypto import random_id
 from ...exceptions import Forbidden, NotFound
-from ..auth import require_member
+from ..auth import require_member, require_member_or_owner
 from ..context import Context
 from ..lifecycle import to_json
 from ..views import function_view
@@ -37,8 +37,8 @@ async def add_function(ctx: Context, msg: m.AddFunctionMsg) -> Any:
 
 
 async def get_functions(ctx: Context, msg: m.GetFunctionsMsg) -> Any:
-    """getfunctionsmsg — approved member; all functions of the colony or of one executor."""
-    await require_member(ctx, msg.colonyname)
+    """getfunctionsmsg — approved member or the colony owner; all functions of the colony or of one executor."""
+    await require_member_or_owner(ctx, msg.colonyname)
     return [function_view(f) for f in await ctx.storage.get_functions(msg.colonyname, msg.executorname)]
 
 

@@ -11,7 +11,7 @@ from typing import Any
 from ... import messages as m
 from ...crypto import random_id
 from ...exceptions import BadRequest, NotFound
-from ..auth import require_colony_owner, require_member
+from ..auth import require_colony_owner, require_member_or_owner
 from ..context import Context
 from ..views import location_view
 from .common import check_id, check_name
@@ -32,14 +32,14 @@ async def add_location(ctx: Context, msg: m.AddLocationMsg) -> Any:
 
 
 async def get_locations(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getlocationsmsg — approved member; by name."""
-    await require_member(ctx, msg.colonyname)
+    """getlocationsmsg — approved member or the colony owner (who adds them; ours); by name."""
+    await require_member_or_owner(ctx, msg.colonyname)
     return [location_view(row) for row in await ctx.storage.get_locations(msg.colonyname)]
 
 
 async def get_location(ctx: Context, msg: m.LocationNameMsg) -> Any:
-    """getlocationmsg — approved member."""
-    await require_member(ctx, msg.colonyname)
+    """getlocationmsg — approved member or the colony owner (ours)."""
+    await require_member_or_owner(ctx, msg.colonyname)
     row = await ctx.storage.get_location(msg.colonyname, msg.name)
     if row is None:
         raise NotFound(f"Location with name {msg.name} does not exist in colony {msg.colonyname}")

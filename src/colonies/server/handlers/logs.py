@@ -25,6 +25,7 @@ async def add_log(ctx: Context, msg: m.AddLogMsg) -> Any:
     log = {"processid": msg.processid, "colonyname": proc["colonyname"], "executorname": member["name"],
            "message": msg.message, "timestamp": ctx.now()}  # fmt: skip
     await ctx.storage.add_log(log, ctx.caller, lease_of(msg.lease))
+    ctx.events.publish_log(proc["colonyname"], msg.processid)
     return {}
 
 

@@ -7,15 +7,16 @@ import time
 from typing import Any
 
 from ... import messages as m
-from ...exceptions import BadRequest, Conflict, Forbidden, NotFound
+from ...exceptions import BadRequest, Conflict, Forbidden, NotFound, RequestTimeout, Unavailable
 from ...models import parse_cpu, parse_memory
+from ...storage.processes import PAUSED
 from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
 from ..events import Waiter
 from ..lifecycle import new_process, to_json
 from ..views import process_view
-from .common import check_count, check_state, check_wait, lease_of
+from .common import check_count, check_offset, check_state, check_wait, lease_of
 
 UNLIMITED = 2**62
 
@@ -31,7 +32,9 @@ async def submit_func_spec(ctx: Context, msg: m.SubmitFuncSpecMsg) -> Any:
 
 async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
     """assignprocessmsg — approved executor; long-polls up to ``timeout`` s (< 0: one attempt only). Membership is
-    re-checked by every claim, so a long-poll that outlives its executor's removal or rejection ends with 403."""
+    re-checked by every claim, so a long-poll that outlives its executor's removal or rejection ends with 403.
+    While the colony's assignments are paused: 503 at once for timeout < 0, else 408 once the timeout passes
+    paused (a resume wakes the long-poll, which then carries on until its deadline), as the Go server answers."""
     executor = await require_executor(ctx, msg.colonyname)
     if msg.timeout == 0:
         raise BadRequest("Invalid assign timeout 0: use a positive number of seconds, or -1 for a single attempt")
@@ -51,18 +54,24 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
     waiter = Waiter(msg.colonyname, executor["executortype"], executor["name"],
                     executor.get("locationname") or "", cpu, mem)  # fmt: skip
     events.add_waiter(waiter)
+    paused = False
     try:
         while True:
             waiter.event.clear()
             woken_for = waiter.take_wakeups()
             try:
                 row = await _claim(ctx, executor, cpu, mem)
+                paused = False
             except Forbidden:  # removed or rejected while it waited: another executor gets these wake-ups
                 events.pass_on(woken_for)
                 raise
             except Conflict:
                 events.pass_on(woken_for)
                 return await _replayed_assign(ctx, msg, executor)
+            except Unavailable:
+                # Paused: the wake-ups are dropped, not passed on (every waiter of the colony is paused too, and
+                # a resume wakes them all).
+                paused, row = True, None
             if row is not None:
                 events.remove_waiter(waiter)
                 unused = [r for r in woken_for + waiter.take_wakeups() if r["processid"] != row["processid"]]
@@ -78,6 +87,8 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
     finally:
         events.remove_waiter(waiter)
         events.pass_on(waiter.take_wakeups())  # e.g. woken just before its caller hung up
+    if paused:
+        raise RequestTimeout("Assignment timeout: colony assignments are paused")
     raise NotFound("No process available for assignment")
 
 
@@ -99,9 +110,11 @@ async def _claim(ctx: Context, executor: dict[str, Any], cpu: int, mem: int) -> 
         row = await asyncio.shield(claim)
     except asyncio.CancelledError:
         row = await claim
-        if row is not None:
+        if row is not None and row is not PAUSED:
             ctx.events.publish(await ctx.storage.release_process(row["processid"], ctx.now()))
         raise
+    if row is PAUSED:
+        raise Unavailable("No processes available: colony assignments are paused")
     if row is not None:
         ctx.events.publish((row,))
     return row
@@ -122,7 +135,7 @@ async def _load(ctx: Context, processid: str) -> dict[str, Any]:
 
 
 async def get_processes(ctx: Context, msg: m.GetProcessesMsg) -> Any:
-    """getprocessesmsg — approved member; one filter applies (executortype > initiator > label)."""
+    """getprocessesmsg — approved member; the filters combine (ours: Go applies only the first set)."""
     await require_member(ctx, msg.colonyname)
     count = check_count(msg.count)
     if msg.processgraphid:
@@ -131,7 +144,9 @@ async def get_processes(ctx: Context, msg: m.GetProcessesMsg) -> Any:
     if msg.initiator and not msg.executortype and await ctx.storage.get_user(msg.colonyname, msg.initiator) is None:
         if await ctx.storage.get_executor(msg.colonyname, msg.initiator) is None:
             raise BadRequest(f"User {msg.initiator} does not exist")
-    rows = await ctx.storage.get_processes(msg.colonyname, state, count, msg.executortype, msg.initiator, msg.label)
+    rows = await ctx.storage.get_processes(
+        msg.colonyname, state, count, msg.executortype, msg.initiator, msg.label, msg.funcname, check_offset(msg.offset)
+    )
     return [process_view(r) for r in rows]
 
 
@@ -141,7 +156,9 @@ async def _get_workflow_processes(ctx: Context, msg: m.GetProcessesMsg, count: i
         raise NotFound(f"Workflow with id {msg.processgraphid} does not exist in colony {msg.colonyname}")
     if msg.state != NOTSET:
         check_state(msg.state)
-    ids = [p["processid"] for p in found[1] if msg.state == NOTSET or p["state"] == msg.state][:count]
+    offset = check_offset(msg.offset)
+    ids = [p["processid"] for p in found[1] if msg.state == NOTSET or p["state"] == msg.state]
+    ids = ids[offset : offset + count]
     rows = [await ctx.storage.get_process(pid) for pid in ids]
     return [process_view(r) for r in rows if r is not None]
 

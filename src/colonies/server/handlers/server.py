@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import messages as m
+from .. import replicas
 from ..auth import require_server_owner
 from ..context import Context
 from .common import check_id
@@ -34,11 +35,10 @@ async def get_statistics(ctx: Context, msg: m.GetStatisticsMsg) -> Any:
 
 
 async def get_cluster(ctx: Context, msg: m.GetClusterMsg) -> Any:
-    """getclustermsg — server owner. A single node until replicas arrive."""
+    """getclustermsg — server owner. The live replicas on this database (each refreshes its row) and the leader
+    (the holder of the database's leader lock), as Go ``Node``s without etcd ports."""
     await require_server_owner(ctx)
-    node = {"name": "colonies", "host": ctx.settings.host, "port": 0, "peerport": 0, "relayport": 0,
-            "apiport": ctx.settings.port}  # fmt: skip
-    return {"nodes": [node], "leader": node}
+    return await replicas.cluster(ctx.state)
 
 
 async def change_server_id(ctx: Context, msg: m.ChangeServerIDMsg) -> Any:

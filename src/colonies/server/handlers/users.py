@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import messages as m
 from ...exceptions import Forbidden, NotFound
-from ..auth import require_colony_owner, require_member
+from ..auth import require_colony_owner, require_member, require_member_or_owner
 from ..context import Context
 from ..views import user_view
 from .common import check_id, check_name
@@ -23,8 +23,8 @@ async def add_user(ctx: Context, msg: m.AddUserMsg) -> Any:
 
 
 async def get_users(ctx: Context, msg: m.ColonyNameMsg) -> Any:
-    """getusersmsg — approved member."""
-    await require_member(ctx, msg.colonyname)
+    """getusersmsg — approved member or the colony owner (who adds and removes them)."""
+    await require_member_or_owner(ctx, msg.colonyname)
     return [user_view(u) for u in await ctx.storage.get_users(msg.colonyname)]
 
 

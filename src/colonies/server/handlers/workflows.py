@@ -14,7 +14,7 @@ from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
 from ..lifecycle import new_graph, new_process
 from ..views import graph_view, process_view
-from .common import check_count, check_state
+from .common import check_count, check_offset, check_state
 
 
 async def submit_workflow_spec(ctx: Context, msg: m.SubmitWorkflowSpecMsg) -> Any:
@@ -53,7 +53,9 @@ async def get_process_graph(ctx: Context, msg: m.ProcessGraphIDMsg) -> Any:
 async def get_process_graphs(ctx: Context, msg: m.GetProcessGraphsMsg) -> Any:
     """getprocessgraphsmsg — approved member; newest first."""
     await require_member(ctx, msg.colonyname)
-    graphs = await ctx.storage.get_graphs(msg.colonyname, check_state(msg.state), check_count(msg.count))
+    graphs = await ctx.storage.get_graphs(
+        msg.colonyname, check_state(msg.state), check_count(msg.count), check_offset(msg.offset)
+    )
     return [graph_view(g, ids) for g, ids in graphs]
 
 

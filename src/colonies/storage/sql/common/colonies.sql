@@ -37,6 +37,12 @@ DELETE FROM processgraphs WHERE colonyname = :name;
 -- name: remove_colony_logs
 DELETE FROM logs WHERE colonyname = :name;
 
+-- name: remove_colony_pause
+DELETE FROM colonypauses WHERE colonyname = :name;
+
+-- name: remove_colony_wiregenerations
+DELETE FROM wiregenerations WHERE colonyname = :name;
+
 -- name: get_member_executor
 SELECT executorname, executortype, state, locationname, lastheardfromtime FROM executors
 WHERE colonyname = :colonyname AND executorid = :id;

@@ -3,15 +3,15 @@
 
 -- name: add_executor
 INSERT INTO executors (colonyname, executorname, executorid, executortype, state, requirefuncreg, commissiontime,
-                       lastheardfromtime, locationname, capabilities, allocations, blueprintid, blueprintgen)
+                       lastheardfromtime, locationname, capabilities, allocations, blueprintid, blueprintgen, location)
 VALUES (:colonyname, :executorname, :executorid, :executortype, :state, :requirefuncreg, :commissiontime,
-        :lastheardfromtime, :locationname, :capabilities, :allocations, :blueprintid, :blueprintgen)
+        :lastheardfromtime, :locationname, :capabilities, :allocations, :blueprintid, :blueprintgen, :location)
 ON CONFLICT (colonyname, executorname) DO UPDATE SET
     executorid = excluded.executorid, executortype = excluded.executortype, state = excluded.state,
     requirefuncreg = excluded.requirefuncreg, commissiontime = excluded.commissiontime,
     lastheardfromtime = excluded.lastheardfromtime, locationname = excluded.locationname,
     capabilities = excluded.capabilities, allocations = excluded.allocations, blueprintid = excluded.blueprintid,
-    blueprintgen = excluded.blueprintgen;
+    blueprintgen = excluded.blueprintgen, location = excluded.location;
 
 -- name: get_executor
 SELECT * FROM executors WHERE colonyname = :colonyname AND executorname = :executorname;
@@ -46,3 +46,13 @@ WHERE colonyname = :colonyname AND assignedexecutorid = :oldid AND state = 1;
 SELECT 1 AS used WHERE EXISTS (SELECT 1 FROM users WHERE colonyname = :colonyname AND userid = :id)
     OR EXISTS (SELECT 1 FROM executors WHERE colonyname = :colonyname AND executorid = :id AND state <> 3)
     OR EXISTS (SELECT 1 FROM colonies WHERE name = :colonyname AND colonyid = :id);
+
+-- name: set_executor_capabilities
+UPDATE executors SET capabilities = :capabilities WHERE colonyname = :colonyname AND executorname = :executorname;
+
+-- name: set_executor_allocations
+UPDATE executors SET allocations = :allocations WHERE colonyname = :colonyname AND executorname = :executorname;
+
+-- name: get_executor_colonies
+-- The colonies in which this id is an approved executor (a v1.7.8 subscription names no colony).
+SELECT colonyname FROM executors WHERE executorid = :executorid AND state = 1 ORDER BY colonyname LIMIT 2;

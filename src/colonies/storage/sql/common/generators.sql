@@ -12,7 +12,9 @@ SELECT * FROM generators WHERE generatorid = :generatorid;
 SELECT * FROM generators WHERE colonyname = :colonyname AND name = :name;
 
 -- name: get_generators
-SELECT * FROM generators WHERE colonyname = :colonyname ORDER BY name LIMIT :count;
+-- With each generator's number of packed args (queuesize), as getgeneratormsg gives it.
+SELECT g.*, (SELECT COUNT(*) FROM generatorargs a WHERE a.generatorid = g.generatorid) AS queued
+FROM generators g WHERE g.colonyname = :colonyname ORDER BY g.name LIMIT :count;
 
 -- name: count_generator_args
 SELECT COUNT(*) AS n, MIN(packed) AS oldest FROM generatorargs WHERE generatorid = :generatorid;

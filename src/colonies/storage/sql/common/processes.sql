@@ -20,7 +20,8 @@ WHERE colonyname = :colonyname AND state = :state
   AND (:executortype = '' OR executortype = :executortype)
   AND (:initiator = '' OR initiatorname = :initiator)
   AND (:label = '' OR label = :label)
-ORDER BY prioritytime LIMIT :count;
+  AND (:funcname = '' OR funcname = :funcname)
+ORDER BY prioritytime LIMIT :count OFFSET :offset;
 
 -- name: get_processes_by_start
 SELECT * FROM processes
@@ -28,7 +29,8 @@ WHERE colonyname = :colonyname AND state = :state
   AND (:executortype = '' OR executortype = :executortype)
   AND (:initiator = '' OR initiatorname = :initiator)
   AND (:label = '' OR label = :label)
-ORDER BY starttime LIMIT :count;
+  AND (:funcname = '' OR funcname = :funcname)
+ORDER BY starttime LIMIT :count OFFSET :offset;
 
 -- name: get_processes_by_end
 SELECT * FROM processes
@@ -36,7 +38,8 @@ WHERE colonyname = :colonyname AND state = :state
   AND (:executortype = '' OR executortype = :executortype)
   AND (:initiator = '' OR initiatorname = :initiator)
   AND (:label = '' OR label = :label)
-ORDER BY endtime DESC LIMIT :count;
+  AND (:funcname = '' OR funcname = :funcname)
+ORDER BY endtime DESC LIMIT :count OFFSET :offset;
 
 -- name: get_process_hist
 SELECT * FROM processes

@@ -14,7 +14,7 @@ SELECT * FROM processgraphs WHERE processgraphid = :processgraphid;
 
 -- name: get_graphs
 SELECT * FROM processgraphs WHERE colonyname = :colonyname AND state = :state
-ORDER BY submissiontime DESC LIMIT :count;
+ORDER BY submissiontime DESC LIMIT :count OFFSET :offset;
 
 -- name: set_graph_state
 UPDATE processgraphs SET state = :state, starttime = :starttime, endtime = :endtime

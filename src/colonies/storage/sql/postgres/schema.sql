@@ -43,6 +43,8 @@ CREATE TABLE IF NOT EXISTS executors (
     allocations TEXT NOT NULL DEFAULT '{}',
     blueprintid TEXT NOT NULL DEFAULT '',
     blueprintgen BIGINT NOT NULL DEFAULT 0,
+    -- v1.7.8 clients' location object {long, lat, desc} as sent ('' = none; v1.9 clients send locationname).
+    location TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (colonyname, executorname)
 );
 CREATE INDEX IF NOT EXISTS executors_id ON executors (colonyname, executorid);
@@ -173,6 +175,7 @@ CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
 -- Databases created before pendingparents existed.
 ALTER TABLE processes ADD COLUMN IF NOT EXISTS pendingparents BIGINT NOT NULL DEFAULT -1;
 ALTER TABLE processes ADD COLUMN IF NOT EXISTS assignnonce TEXT NOT NULL DEFAULT '';
+ALTER TABLE executors ADD COLUMN IF NOT EXISTS location TEXT NOT NULL DEFAULT '';
 
 -- crons: a workflow started on a schedule. nextrun is the next scheduled time (ns); a firing advances it with a
 -- compare-and-swap, so a tick fires once even if two replicas both think they lead. anchor fixes interval windows.
@@ -258,3 +261,148 @@ CREATE TABLE IF NOT EXISTS locations (
     latitude DOUBLE PRECISION NOT NULL DEFAULT 0,
     PRIMARY KEY (colonyname, name)
 );
+
+-- files (ColonyFS metadata): one row per immutable revision of (colonyname, label, name); the bytes are in S3 or a
+-- client's local store. seqnr (a sequence) orders revisions, the newest has the highest. The S3 secret key and
+-- encryption key are never stored.
+CREATE TABLE IF NOT EXISTS files (
+    seqnr BIGSERIAL PRIMARY KEY,
+    fileid TEXT NOT NULL UNIQUE,
+    colonyname TEXT NOT NULL,
+    label TEXT NOT NULL,
+    name TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    checksum TEXT NOT NULL,
+    checksumalg TEXT NOT NULL,
+    added BIGINT NOT NULL,
+    protocol TEXT NOT NULL,
+    s3server TEXT NOT NULL DEFAULT '',
+    s3port BIGINT NOT NULL DEFAULT 0,
+    s3tls BIGINT NOT NULL DEFAULT 0,
+    s3accesskey TEXT NOT NULL DEFAULT '',
+    s3region TEXT NOT NULL DEFAULT '',
+    s3encryptionalg TEXT NOT NULL DEFAULT '',
+    s3object TEXT NOT NULL DEFAULT '',
+    s3bucket TEXT NOT NULL DEFAULT ''
+);
+-- (colony, label, name) and (colony, label) of the original, with the revision order; fileid is unique on its own.
+CREATE INDEX IF NOT EXISTS files_name ON files (colonyname, label, name, seqnr);
+CREATE INDEX IF NOT EXISTS files_added ON files (added);
+
+-- snapshots: the newest revision of every file under a label (and its sub-labels), frozen under a name.
+CREATE TABLE IF NOT EXISTS snapshots (
+    snapshotid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    label TEXT NOT NULL,
+    name TEXT NOT NULL,
+    fileids TEXT NOT NULL DEFAULT '[]',
+    added BIGINT NOT NULL,
+    UNIQUE (colonyname, name)
+);
+CREATE INDEX IF NOT EXISTS snapshots_added ON snapshots (colonyname, added);
+
+-- colonypauses: colonies whose assignments are paused (pauseassignmentsmsg); every replica reads the same row.
+CREATE TABLE IF NOT EXISTS colonypauses (
+    colonyname TEXT PRIMARY KEY,
+    paused BIGINT NOT NULL
+);
+
+-- wiregenerations: which generation of the Go wire (v1.7.8 or v1.9) a signer's client last showed it speaks in a
+-- colony, so executor replies carry capabilities in the shape that client parses (docs/compatibility.md).
+CREATE TABLE IF NOT EXISTS wiregenerations (
+    colonyname TEXT NOT NULL,
+    identity TEXT NOT NULL,
+    generation TEXT NOT NULL,
+    updated BIGINT NOT NULL,
+    PRIMARY KEY (colonyname, identity)
+);
+
+-- replicas: the server processes on this database, each refreshing its row (getclustermsg lists the live ones).
+CREATE TABLE IF NOT EXISTS replicas (
+    replicaid TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    host TEXT NOT NULL,
+    apiport BIGINT NOT NULL,
+    started BIGINT NOT NULL,
+    heartbeat BIGINT NOT NULL,
+    leader BIGINT NOT NULL DEFAULT 0
+);
+-- blueprint definitions: the kinds of blueprint a colony knows (kind = spec.names.kind, one definition per kind)
+-- and the executor type that reconciles them; data is the definition as rendered.
+CREATE TABLE IF NOT EXISTS blueprintdefinitions (
+    blueprintdefinitionid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL,
+    UNIQUE (colonyname, name),
+    UNIQUE (colonyname, kind)
+);
+
+-- blueprints: desired state (spec, set by users) and observed state (status, set by reconcilers) of one object.
+-- Maps are JSON text; spec is canonical (sorted keys), so a spec change is a text comparison.
+CREATE TABLE IF NOT EXISTS blueprints (
+    blueprintid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    locationname TEXT NOT NULL DEFAULT '',
+    labels TEXT NOT NULL DEFAULT '{}',
+    annotations TEXT NOT NULL DEFAULT '{}',
+    handler TEXT NOT NULL DEFAULT '',
+    spec TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT '{}',
+    generation BIGINT NOT NULL DEFAULT 1,
+    createdat BIGINT NOT NULL DEFAULT 0,
+    updatedat BIGINT NOT NULL DEFAULT 0,
+    lastreconciliationprocess TEXT NOT NULL DEFAULT '',
+    lastreconciliationtime BIGINT NOT NULL DEFAULT 0,
+    UNIQUE (colonyname, name)
+);
+CREATE INDEX IF NOT EXISTS blueprints_kind ON blueprints (colonyname, kind, locationname);
+
+-- Every spec change of a blueprint (create, update, forced generation), newest first by changed.
+CREATE TABLE IF NOT EXISTS blueprinthistory (
+    historyid TEXT PRIMARY KEY,
+    blueprintid TEXT NOT NULL,
+    colonyname TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    name TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    spec TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT '{}',
+    changed BIGINT NOT NULL,
+    changedby TEXT NOT NULL DEFAULT '',
+    changetype TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS blueprinthistory_blueprint ON blueprinthistory (blueprintid, changed);
+-- channels (v1.9): append-only message logs of a process, between its submitter and its assigned executor. A row
+-- per channel in use (made by its first append) counts its entries; entries are numbered 1, 2, ... per channel
+-- (pos; a reader's afterseq skips that many). channel_rates holds each process's token bucket (appends per second,
+-- shared by every replica); it also lists the processes whose channels must go when the process is removed.
+CREATE TABLE IF NOT EXISTS channels (
+    processid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    entries BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (processid, name)
+);
+CREATE TABLE IF NOT EXISTS channel_entries (
+    processid TEXT NOT NULL,
+    name TEXT NOT NULL,
+    pos BIGINT NOT NULL,
+    sequence BIGINT NOT NULL,
+    inreplyto BIGINT NOT NULL DEFAULT 0,
+    timestamp BIGINT NOT NULL,
+    senderid TEXT NOT NULL,
+    type TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    payload BYTEA NOT NULL,
+    PRIMARY KEY (processid, name, pos)
+);
+CREATE TABLE IF NOT EXISTS channel_rates (
+    processid TEXT PRIMARY KEY,
+    colonyname TEXT NOT NULL,
+    tokens DOUBLE PRECISION NOT NULL,
+    refilled BIGINT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS channel_rates_colony ON channel_rates (colonyname);
