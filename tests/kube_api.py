@@ -157,10 +157,13 @@ class FakeKube:
             json.dump(config, handle)
         return path
 
-    def add_quota(self, namespace: str, name: str, hard: dict[str, str], used: dict[str, str]) -> None:
-        self.quotas.setdefault(namespace, []).append({
-            "apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"hard": hard}, "status": {"hard": hard, "used": used}})  # fmt: skip
+    def add_quota(self, namespace: str, name: str, hard: dict[str, str], used: dict[str, str]) -> dict[str, Any]:
+        """Create or replace (by name, as ``kubectl apply`` does) a ResourceQuota; returns it for tests to edit."""
+        quota = {"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": name, "namespace": namespace},
+                 "spec": {"hard": hard}, "status": {"hard": dict(hard), "used": dict(used)}}  # fmt: skip
+        kept = [q for q in self.quotas.get(namespace, []) if q["metadata"]["name"] != name]
+        self.quotas[namespace] = [*kept, quota]
+        return quota
 
     def created_for(self, processid: str) -> list[dict[str, Any]]:
         """The Job bodies received for a process."""

@@ -304,7 +304,7 @@ def test_admission_waits_for_the_quota_to_have_room(server: Server, kubeconfig: 
     colony = create_colony(server)
     etype = "kube-admission-executor"
     ident = colony.add_executor("kube-admission", executortype=etype)
-    kube.add_quota("admit-ns", "compute", {"requests.cpu": "2", "requests.memory": "4Gi"},
+    quota = kube.add_quota("admit-ns", "compute", {"requests.cpu": "2", "requests.memory": "4Gi"},
                    {"requests.cpu": "1900m", "requests.memory": "1Gi"})  # fmt: skip
     backend = backend_for(kubeconfig, namespace="admit-ns")
     executor = start_executor(server, colony, ident.prvkey, backend, available=backend.available)
@@ -312,7 +312,7 @@ def test_admission_waits_for_the_quota_to_have_room(server: Server, kubeconfig: 
         pid = submit(colony, {"cmd": "echo admitted"}, {"cpu": "500m", "mem": "1Gi"}, executortype=etype)
         time.sleep(2)
         assert colony.get(pid)["state"] == WAITING  # 100m free: the server keeps it for later
-        kube.quotas["admit-ns"][0]["status"]["used"]["requests.cpu"] = "1"
+        quota["status"]["used"]["requests.cpu"] = "1"
         result = closed(colony, pid)
         assert result["state"] == SUCCESS and result["out"][0]["stdout_tail"] == ["admitted"]
     finally:
