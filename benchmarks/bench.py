@@ -529,6 +529,71 @@ def server_cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
+def postmaster_pid(db: str) -> int | None:
+    """The PostgreSQL postmaster of ``db`` (the parent of our own backend), when it runs on this machine."""
+    if not is_postgres(db):
+        return None
+    try:
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            backend = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
+        fields = Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[1])
+    except Exception:  # noqa: BLE001 - a remote or hidden database: no database CPU figure
+        return None
+
+
+def cluster_cpu_seconds(postmaster: int | None) -> float | None:
+    """user+system CPU of the postmaster and all its children (backends, WAL writer, checkpointer, ...).
+
+    Backends that exit between two samples take their CPU with them; the server keeps its connections open, so
+    for a benchmark phase that loss is a few short-lived maintenance processes at most."""
+    if postmaster is None:
+        return None
+    total = server_cpu_seconds(postmaster) or 0.0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+@dataclass
+class CpuMeter:
+    """CPU seconds spent by the server process(es) and by the database, sampled around a benchmark phase.
+
+    CPU per operation, unlike a rate, does not move with what else runs on the machine: it is the figure the
+    server's efficiency is judged by (the rate shows whether the clients could keep it busy)."""
+
+    server_pids: list[int]
+    postmaster: int | None = None
+
+    def sample(self) -> tuple[float | None, float | None]:
+        servers = [server_cpu_seconds(pid) for pid in self.server_pids]
+        server = None if not servers or None in servers else sum(s for s in servers if s is not None)
+        return server, cluster_cpu_seconds(self.postmaster)
+
+    @staticmethod
+    def per_op(before: tuple[float | None, float | None], after: tuple[float | None, float | None],
+               ops: int) -> dict[str, float]:  # fmt: skip
+        """``server_ms_per_op`` and ``db_ms_per_op`` (where measured) for ``ops`` operations."""
+        out: dict[str, float] = {}
+        for key, a, b in (("server_ms_per_op", before[0], after[0]), ("db_ms_per_op", before[1], after[1])):
+            if a is not None and b is not None and ops > 0:
+                out[key] = round((b - a) * 1000 / ops, 3)
+        return out
+
+
+def meter_for(target: Target) -> CpuMeter:
+    return CpuMeter([target.pid] if target.pid else [], postmaster_pid(target.db))
+
+
 @dataclass
 class BenchColony:
     name: str
@@ -661,9 +726,10 @@ def barrier_wait(barrier: Any) -> None:
 # The four metrics: each returns the figure and details for one run
 
 
-def throughput_result(
-    reports: list[dict[str, Any]], cpu_before: float | None, cpu_after: float | None
-) -> dict[str, Any]:
+Sample = tuple[float | None, float | None]  # (server CPU s, database CPU s), from CpuMeter.sample
+
+
+def throughput_result(reports: list[dict[str, Any]], before: Sample | None, after: Sample | None) -> dict[str, Any]:
     count = sum(r["count"] for r in reports)
     wall = (max(r["end"] for r in reports) - min(r["start"] for r in reports)) / 1e9
     detail: dict[str, Any] = {
@@ -671,8 +737,10 @@ def throughput_result(
         "wall_s": round(wall, 3),
         "client_cpu_cores": round(sum(r["cpu"] for r in reports) / wall, 2),
     }
-    if cpu_before is not None and cpu_after is not None:
-        detail["server_cpu_cores"] = round((cpu_after - cpu_before) / wall, 2)
+    if before is not None and after is not None:
+        if before[0] is not None and after[0] is not None:
+            detail["server_cpu_cores"] = round((after[0] - before[0]) / wall, 2)
+        detail.update(CpuMeter.per_op(before, after, count))
     return {"value": count / wall, **detail}
 
 
@@ -685,9 +753,10 @@ def bench_submit(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
         for cfg, share in zip(configs(target, colony, opts), shares):
             workers.start(submit_worker, barrier, cfg, share, barrier)
         barrier_wait(barrier)
-        cpu0 = server_cpu_seconds(target.pid)
+        meter = meter_for(target)
+        cpu0 = meter.sample()
         reports = workers.collect()
-        result = throughput_result(reports, cpu0, server_cpu_seconds(target.pid))
+        result = throughput_result(reports, cpu0, meter.sample())
         if result["count"] != opts.submits:
             raise RuntimeError(f"submitted {result['count']} of {opts.submits}")
         return result
@@ -705,9 +774,10 @@ def bench_drain(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
             workers.start(drain_worker, barrier, cfg, share, barrier)
         barrier_wait(barrier)  # connected
         barrier_wait(barrier)  # queue filled
-        cpu0 = server_cpu_seconds(target.pid)
+        meter = meter_for(target)
+        cpu0 = meter.sample()
         reports = workers.collect()
-        result = throughput_result(reports, cpu0, server_cpu_seconds(target.pid))
+        result = throughput_result(reports, cpu0, meter.sample())
         result["per_executor"] = [r["count"] for r in reports]
         if result["count"] != opts.drain:
             raise RuntimeError(f"assigned and closed {result['count']} of {opts.drain} processes")
@@ -748,9 +818,10 @@ def bench_deep(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
                     f"[deep] filling: {n}/{opts.deep_queue} ({n / (now - t0):.0f} submits/s)", flush=True
                 )
         barrier_wait(barrier)  # filled
-        cpu0 = server_cpu_seconds(target.pid)
+        meter = meter_for(target)
+        cpu0 = meter.sample()
         reports = workers.collect(WORKER_TIMEOUT + opts.deep_queue / 50)
-        result = throughput_result(reports, cpu0, server_cpu_seconds(target.pid))
+        result = throughput_result(reports, cpu0, meter.sample())
         fill_s = (max(r["fill_end"] for r in reports) - min(r["fill_start"] for r in reports)) / 1e9
         print(
             f"[deep] filled {opts.deep_queue} in {fill_s:.1f} s ({opts.deep_queue / fill_s:.0f} submits/s, "
@@ -768,7 +839,7 @@ def bench_deep(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
             "fill_rate": round(opts.deep_queue / fill_s, 1),
             "fill_s": round(fill_s, 2),
             "per_executor": [r["count"] for r in reports],
-            **{k: result[k] for k in ("client_cpu_cores", "server_cpu_cores") if k in result},
+            **{k: result[k] for k in CPU_KEYS if k in result},
         }
     finally:
         t_rm = time.monotonic()
@@ -798,15 +869,16 @@ def bench_replicas(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
             for cfg, share in zip(configs(target, colony, opts, servers=servers), shares):
                 workers.start(replica_worker, barrier, cfg, share, barrier)
             barrier_wait(barrier)  # connected
-            cpu_a = [server_cpu_seconds(s.pid) for s in servers]
+            meter = CpuMeter([s.pid for s in servers if s.pid], postmaster_pid(target.db))
+            cpu_a = meter.sample()
             barrier_wait(barrier)  # submitted
-            cpu_b = [server_cpu_seconds(s.pid) for s in servers]
+            cpu_b = meter.sample()
             reports = workers.collect()
-            cpu_c = [server_cpu_seconds(s.pid) for s in servers]
+            cpu_c = meter.sample()
         finally:
             remove_colony(target, colony)
         submit_wall = (max(r["submit_end"] for r in reports) - min(r["submit_start"] for r in reports)) / 1e9
-        drain = throughput_result(reports, None, None)
+        drain = throughput_result(reports, cpu_b, cpu_c)
         submitted = [pid for r in reports for pid in r["submitted"]]
         assigned = [pid for r in reports for pid in r["assigned"]]
         duplicates = len(assigned) - len(set(assigned))
@@ -828,9 +900,9 @@ def bench_replicas(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
             "per_executor": [r["count"] for r in reports],
             "per_server": list(per_server.values()),
         }
-        if None not in cpu_a + cpu_b + cpu_c:
-            result["submit_server_cpu_cores"] = round((sum(cpu_b) - sum(cpu_a)) / submit_wall, 2)
-            result["server_cpu_cores"] = round((sum(cpu_c) - sum(cpu_b)) / drain["wall_s"], 2)
+        if cpu_a[0] is not None and cpu_b[0] is not None:
+            result["submit_server_cpu_cores"] = round((cpu_b[0] - cpu_a[0]) / submit_wall, 2)
+        result.update({f"submit_{k}": v for k, v in CpuMeter.per_op(cpu_a, cpu_b, len(submitted)).items()})
         if not result["no_duplicates"] or len(submitted) != opts.submits:
             raise RuntimeError(
                 f"replica set check failed: submitted {len(submitted)} of {opts.submits}, assigned "
@@ -854,6 +926,8 @@ def bench_latency(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
         executor_cfg, submitter_cfg = configs(target, colony, opts)
         exec_end, submit_end = workers.ctx.Pipe()
         ready = workers.ctx.Event()
+        meter = meter_for(target)
+        cpu0 = meter.sample()
         workers.start(long_poll_executor, None, executor_cfg, exec_end, ready, 10, "")
         workers.start(
             latency_submitter,
@@ -867,7 +941,9 @@ def bench_latency(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
         )
         reports = workers.collect()
         samples = sorted(ns / 1e6 for ns in reports[1]["latencies_ns"])
+        cycles = len(samples) + opts.warmup + 1  # + the stop pill: each a submit, an assign and a close
         return {
+            **CpuMeter.per_op(cpu0, meter.sample(), cycles),
             "value": percentile(samples, 50),
             "p50_ms": round(percentile(samples, 50), 3),
             "p99_ms": round(percentile(samples, 99), 3),
@@ -887,6 +963,8 @@ def bench_chain(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
         executor_cfg, submitter_cfg = configs(target, colony, opts)
         exec_end, submit_end = workers.ctx.Pipe()
         ready = workers.ctx.Event()
+        meter = meter_for(target)
+        cpu0 = meter.sample()
         workers.start(long_poll_executor, None, executor_cfg, exec_end, ready, 1, f"n{opts.nodes - 1}")
         workers.start(
             chain_submitter,
@@ -901,6 +979,7 @@ def bench_chain(target: Target, opts: argparse.Namespace) -> dict[str, Any]:
         reports = workers.collect()
         per_node = [ns / 1e6 / opts.nodes for ns in reports[1]["durations_ns"]]
         return {
+            **CpuMeter.per_op(cpu0, meter.sample(), opts.nodes * opts.chain_repeats),
             "value": statistics.median(per_node),
             "workflows_ms_per_node": [round(x, 3) for x in per_node],
             "nodes": opts.nodes,
@@ -980,12 +1059,23 @@ def meets(metric: str, value: float) -> bool:
     return value >= target if op == ">=" else value <= target
 
 
+CPU_KEYS = ("client_cpu_cores", "server_cpu_cores", "server_ms_per_op", "db_ms_per_op")
+
+
+def cpu_per_op(r: dict[str, Any]) -> str:
+    """"; CPU per op: server 0.31 ms, database 0.22 ms" where measured (a self-started server, a local database)."""
+    parts = [f"{who} {r[key]:.3f} ms" for who, key in (("server", "server_ms_per_op"), ("database", "db_ms_per_op"))
+             if key in r]  # fmt: skip
+    return f"; CPU per op: {', '.join(parts)}" if parts else ""
+
+
 def describe_run(metric: str, r: dict[str, Any]) -> str:
     cpu = ""
     if "client_cpu_cores" in r:
         cpu = f"; CPU cores busy: clients {r['client_cpu_cores']}"
         if "server_cpu_cores" in r:
             cpu += f", server {r['server_cpu_cores']}"
+    cpu += cpu_per_op(r)
     if metric == "submit":
         return f"{r['value']:8.1f} submits/s  ({r['count']} in {r['wall_s']} s{cpu})"
     if metric == "drain":
@@ -1007,9 +1097,10 @@ def describe_run(metric: str, r: dict[str, Any]) -> str:
     if metric == "latency":
         return (
             f"p50 {r['p50_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms  (mean {r['mean_ms']:.2f}, "
-            f"min {r['min_ms']:.2f}, max {r['max_ms']:.2f}, {r['samples']} samples)"
+            f"min {r['min_ms']:.2f}, max {r['max_ms']:.2f}, {r['samples']} samples{cpu_per_op(r)})"
         )
-    return f"{r['value']:8.2f} ms/node  ({r['nodes']} nodes; per workflow {r['workflows_ms_per_node']})"
+    return (f"{r['value']:8.2f} ms/node  ({r['nodes']} nodes; per workflow {r['workflows_ms_per_node']}"
+            f"{cpu_per_op(r)})")
 
 
 def summarize(
@@ -1041,7 +1132,7 @@ def summarize(
         line["submit_rate"] = statistics.median(r["submit_rate"] for r in runs)
         line["no_duplicates"] = all(r["no_duplicates"] for r in runs)
         line["params"] = {"clients": opts.clients, "replicas": opts.replicas, "processes": opts.submits}
-        for key in ("client_cpu_cores", "server_cpu_cores"):
+        for key in CPU_KEYS:
             if all(key in r for r in runs):
                 line[key] = statistics.median(r[key] for r in runs)
     else:
@@ -1049,9 +1140,12 @@ def summarize(
             "clients": opts.clients,
             "processes": opts.submits if metric == "submit" else opts.drain,
         }
-        for key in ("client_cpu_cores", "server_cpu_cores"):
+        for key in CPU_KEYS:
             if all(key in r for r in runs):
                 line[key] = statistics.median(r[key] for r in runs)
+    for key in (*CPU_KEYS, "submit_server_ms_per_op", "submit_db_ms_per_op"):
+        if key not in line and runs and all(key in r for r in runs):
+            line[key] = round(statistics.median(r[key] for r in runs), 3)
     background = [r["background_busy_cores"] for r in runs if r.get("background_busy_cores") is not None]
     if background:
         line["background_busy_cores_max"] = max(background)
@@ -1088,7 +1182,9 @@ def human_summary(line: dict[str, Any]) -> str:
     )
     if metric == "replicas" and not line["no_duplicates"]:
         verdict += ", DUPLICATE/MISSING ASSIGNMENTS"
-    return f"  {title:<44} {figure:<32} {target:<26} {verdict}"
+    cpu = "  ".join(f"{who} {line[key]:.3f} ms/op" for who, key in (("server", "server_ms_per_op"),
+                                                                    ("db", "db_ms_per_op")) if key in line)  # fmt: skip
+    return f"  {title:<44} {figure:<32} {target:<26} {verdict:<14} {cpu}".rstrip()
 
 
 # ------------------------------------------------------------------------------------------------------------
