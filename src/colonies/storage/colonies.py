@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 from ..exceptions import BadRequest, NotFound
+from ..types import ExecutorState
 from .base import Row, Tx
 from .channels import remove_orphan_channels
 from .core import StoreBase
 from .shared import find_member
+
+
+#: Cached memberships at most; past it the cache starts again empty (callers with many identities cannot grow it).
+MEMBER_CACHE_SIZE = 10_000
 
 
 class ColonyStore(StoreBase):
@@ -28,8 +36,26 @@ class ColonyStore(StoreBase):
         await self._write(_remove_colony, name)
 
     async def get_member(self, colonyname: str, identity: str) -> Row | None:
-        """The executor (preferred) or user with this id in the colony, as ``{"kind", "name", ...}``."""
-        return await self.driver.read(find_member, colonyname, identity)
+        """The executor (preferred) or user with this id in the colony, as ``{"kind", "name", ...}``.
+
+        Every request asks this, so approved memberships are cached (a read saved per request: on PostgreSQL a
+        thread hop and a round trip). The driver raises ``membership_epoch`` after each commit that changes a
+        membership, here or, through NOTIFY, on another replica; an entry of an older epoch is never used, and
+        on PostgreSQL none is older than ``membership_ttl`` seconds, in case a NOTIFY is late."""
+        cache: dict[tuple[str, str], tuple[int, float, Row]] = self.__dict__.setdefault("_members", {})
+        driver: Any = self.driver
+        epoch, ttl = driver.membership_epoch, driver.membership_ttl
+        hit = cache.get((colonyname, identity))
+        now = time.monotonic()
+        if hit is not None and hit[0] == epoch and (ttl is None or hit[1] > now):
+            return dict(hit[2])
+        member = await self.driver.read(find_member, colonyname, identity)
+        approved = member is not None and member.get("state") == ExecutorState.APPROVED
+        if approved and driver.membership_epoch == epoch and (ttl is not None or self.replicated is False):
+            if len(cache) >= MEMBER_CACHE_SIZE:
+                cache.clear()
+            cache[(colonyname, identity)] = (epoch, now + (ttl or 0.0), dict(member))  # type: ignore[arg-type]
+        return member
 
 
 def _add_colony(tx: Tx, name: str, colonyid: str) -> None:

@@ -24,7 +24,7 @@ from psycopg_pool import ConnectionPool
 
 from ..exceptions import ColoniesError
 from .base import Row, StorageError, UniqueViolation
-from .queries import load_queries, load_sql
+from .queries import load_queries, load_sql, membership_writes
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -37,6 +37,11 @@ LEADER_LOCK_CLASS = 0x636F6C6F
 SCHEMA_LOCK_CLASS = 0x636F6C73
 #: How often a write job that lost a deadlock is run again before the error reaches the caller.
 DEADLOCK_RETRIES = 3
+#: The NOTIFY payload (after the origin) that tells other replicas a membership changed.
+MEMBERSHIP = '[{"membership":true}]'
+#: How long a replica trusts a cached membership at most, should a NOTIFY be late; the listener's connection
+#: being down turns the cache off altogether.
+MEMBERSHIP_TTL = 1.0
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -54,11 +59,17 @@ class _Deadlock(StorageError):
 
 
 class PostgresTx:
-    __slots__ = ("conn", "queries")
+    """Runs named queries in one transaction. The first statement that changes a membership also queues a NOTIFY
+    in the same transaction, so the other replicas hear of the change exactly when it commits."""
 
-    def __init__(self, conn: psycopg.Connection[Row], queries: dict[str, str]) -> None:
+    __slots__ = ("conn", "queries", "driver", "touched")
+
+    def __init__(self, conn: psycopg.Connection[Row], queries: dict[str, str],
+                 driver: PostgresDriver | None = None) -> None:  # fmt: skip
         self.conn = conn
         self.queries = queries
+        self.driver = driver
+        self.touched = False
 
     def one(self, query: str, /, **params: Any) -> Row | None:
         return self.conn.execute(self.queries[query], params).fetchone()
@@ -67,6 +78,9 @@ class PostgresTx:
         return self.conn.execute(self.queries[query], params).fetchall()
 
     def run(self, query: str, /, **params: Any) -> int:
+        if not self.touched and self.driver is not None and query in self.driver.membership:
+            self.touched = True
+            self.conn.execute("SELECT pg_notify(%s, %s)", (self.driver.channel, f"{self.driver.origin} {MEMBERSHIP}"))
         return self.conn.execute(self.queries[query], params).rowcount
 
 
@@ -77,11 +91,16 @@ class PostgresDriver:
         self.url = url
         self.pool_size = pool_size
         self.queries = {name: to_psycopg(sql) for name, sql in load_queries("postgres").items()}
+        self.membership = membership_writes(self.queries)
+        #: Raised after each commit here, and each NOTIFY from another replica, that changed a membership.
+        self.membership_epoch = 0
+        #: Cached memberships expire (a late NOTIFY); None turns caching off (no listener: changes go unheard).
+        self.membership_ttl: float | None = None
+        self.origin = os.urandom(8).hex()
         self._pool: ConnectionPool | None = None
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pg")
         self._leader_conn: psycopg.Connection[Any] | None = None
         self._leading = False
-        self._origin = ""
         self._pending: list[Row] = []
         self._stop: threading.Event | None = None
         self.schema = ""
@@ -110,7 +129,6 @@ class PostgresDriver:
 
     def start_events(self, loop: asyncio.AbstractEventLoop, on_remote: Callable[[list[Row]], None]) -> None:
         """Listen for other replicas' events on a dedicated connection (a thread; reconnects on failure)."""
-        self._origin = os.urandom(8).hex()
         self._stop = threading.Event()
         thread = threading.Thread(target=self._listen, args=(loop, on_remote), name="pg-listen", daemon=True)
         thread.start()
@@ -120,12 +138,18 @@ class PostgresDriver:
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {self.channel}")
+                    self.membership_epoch += 1  # whatever changed while nobody listened
+                    self.membership_ttl = MEMBERSHIP_TTL
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             origin, _, payload = note.payload.partition(" ")
-                            if origin != self._origin:
+                            if payload == MEMBERSHIP:
+                                self.membership_epoch += 1  # from this thread, before any later request reads
+                            elif origin != self.origin:
                                 loop.call_soon_threadsafe(on_remote, json.loads(payload))
             except Exception as exc:  # noqa: BLE001 - keep listening whatever happened
+                self.membership_ttl = None
+                self.membership_epoch += 1
                 if not self._stop.is_set():
                     log.warning("event listener lost its connection (%s); reconnecting", exc)
                     self._stop.wait(1.0)
@@ -145,12 +169,12 @@ class PostgresDriver:
         for row in rows:
             text = json.dumps(row, separators=(",", ":"))
             if batch and size + len(text) > 7000:
-                payloads.append(f"{self._origin} [{','.join(batch)}]")
+                payloads.append(f"{self.origin} [{','.join(batch)}]")
                 batch, size = [], 0
             batch.append(text)
             size += len(text) + 1
         if batch:
-            payloads.append(f"{self._origin} [{','.join(batch)}]")
+            payloads.append(f"{self.origin} [{','.join(batch)}]")
         self._threads.submit(self._notify, payloads)
 
     def _notify(self, payloads: list[str]) -> None:
@@ -224,10 +248,12 @@ class PostgresDriver:
     def _run_once(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
         assert self._pool is not None, "driver not open"
         try:
+            tx = None
             with self._pool.connection() as conn:  # commits on success, rolls back on any exception
                 if conn.autocommit != autocommit:
                     conn.autocommit = autocommit
-                return fn(PostgresTx(conn, self.queries), *args)
+                tx = PostgresTx(conn, self.queries, None if autocommit else self)
+                return fn(tx, *args)
         except (ColoniesError, StorageError):
             raise
         except psycopg.errors.DeadlockDetected as exc:
@@ -236,3 +262,6 @@ class PostgresDriver:
             raise UniqueViolation(str(exc)) from None
         except psycopg.Error as exc:
             raise StorageError(f"database error: {exc}") from None
+        finally:
+            if tx is not None and tx.touched:  # committed (or rolled back: then one needless cache miss)
+                self.membership_epoch += 1

@@ -6,7 +6,13 @@ files hold only the statements that differ from the common ones, under the same 
 
 from __future__ import annotations
 
+import re
 from importlib import resources
+
+#: Statements that write the executors, users or colonies tables without changing who is a member with which
+#: name, type, state or location (a heartbeat, reported allocations, capabilities): they keep cached memberships.
+MEMBERSHIP_NEUTRAL = frozenset({"mark_executor_alive", "set_executor_allocations", "set_executor_capabilities"})
+_MEMBERSHIP_WRITE = re.compile(r"\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+(executors|users|colonies)\b", re.I)
 
 
 def parse_queries(text: str) -> dict[str, str]:
@@ -47,3 +53,10 @@ def load_directory(directory: str) -> dict[str, str]:
 def load_queries(backend: str) -> dict[str, str]:
     """The statements shared by every backend, overridden and completed by the backend's own."""
     return {**load_directory("common"), **load_directory(backend)}
+
+
+def membership_writes(queries: dict[str, str]) -> frozenset[str]:
+    """Names of the statements after whose commit a cached membership may be wrong (found from their SQL, so a
+    statement added later cannot be forgotten; only :data:`MEMBERSHIP_NEUTRAL` is listed by hand)."""
+    return frozenset(name for name, sql in queries.items()
+                     if _MEMBERSHIP_WRITE.search(sql) and name not in MEMBERSHIP_NEUTRAL)  # fmt: skip

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from ..exceptions import ColoniesError
 from .base import Row, StorageError, UniqueViolation
-from .queries import load_queries, load_sql
+from .queries import load_queries, load_sql, membership_writes
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -33,13 +33,16 @@ def _dict_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 
 
 class SQLiteTx:
-    """Runs named queries on one connection."""
+    """Runs named queries on one connection; ``touched`` tells that one of them changed a membership."""
 
-    __slots__ = ("conn", "queries")
+    __slots__ = ("conn", "queries", "membership", "touched")
 
-    def __init__(self, conn: sqlite3.Connection, queries: dict[str, str]) -> None:
+    def __init__(self, conn: sqlite3.Connection, queries: dict[str, str],
+                 membership: frozenset[str] = frozenset()) -> None:  # fmt: skip
         self.conn = conn
         self.queries = queries
+        self.membership = membership
+        self.touched = False
 
     def one(self, query: str, /, **params: Any) -> Row | None:
         return self.conn.execute(self.queries[query], params).fetchone()  # type: ignore[no-any-return]
@@ -48,6 +51,8 @@ class SQLiteTx:
         return self.conn.execute(self.queries[query], params).fetchall()
 
     def run(self, query: str, /, **params: Any) -> int:
+        if query in self.membership:
+            self.touched = True
         try:
             return self.conn.execute(self.queries[query], params).rowcount
         except sqlite3.IntegrityError as exc:
@@ -72,6 +77,10 @@ class SQLiteDriver:
     def __init__(self, path: str) -> None:
         self.path = path
         self.queries = load_queries("sqlite")
+        #: Raised after each commit that changed a membership; cached memberships of an older epoch are stale.
+        self.membership_epoch = 0
+        #: One process owns a SQLite database, so every change is seen here: a cached membership never expires.
+        self.membership_ttl: float | None = None
         self._jobs: queue.SimpleQueue[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]] | None] = (
             queue.SimpleQueue()
         )
@@ -139,7 +148,7 @@ class SQLiteDriver:
     # -- writer thread ---------------------------------------------------------------------------------------------
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
-        tx = SQLiteTx(conn, self.queries)
+        tx = SQLiteTx(conn, self.queries, membership_writes(self.queries))
         while True:
             job = self._jobs.get()
             if job is None:
@@ -162,6 +171,7 @@ class SQLiteDriver:
 
     def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTx, batch: list[Any]) -> None:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+        tx.touched = False
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, args, fut in batch:
@@ -190,6 +200,8 @@ class SQLiteDriver:
                 pass
             err = StorageError(f"database error: {exc}")
             results = [(fut, None, err) for _fn, _args, fut in batch]
+        if tx.touched:  # after the commit: a membership read from here on sees the change, and is kept
+            self.membership_epoch += 1
         assert self._loop is not None
         try:
             self._loop.call_soon_threadsafe(_resolve, results)
