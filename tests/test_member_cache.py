@@ -95,3 +95,34 @@ def test_another_replica_hears_of_a_removal(two_replicas: list[Server], how: str
     colony.call(how, {"colonyname": colony.name, "executorname": doomed.name}, colony.owner)
     # NOTIFY is delivered within milliseconds; the cache's lifetime (1 s) bounds it should it be lost.
     assert refused_within(elsewhere, doomed, 3.0) < 1.5
+
+
+def test_a_cached_executor_is_still_heard_from_every_second(colony: Colony) -> None:
+    """The cached membership carries an old lastheardfromtime; assigns still mark the executor alive (at most
+    once a second), so the executor list does not show a busy executor as silent."""
+    from colonies.timefmt import parse_time
+
+    def heard() -> int:
+        got = colony.call("getexecutormsg", {"colonyname": colony.name, "executorname": colony.executor.name},
+                          colony.user)  # fmt: skip
+        return parse_time(got["lastheardfromtime"])
+
+    expect_error(404, colony.assign)  # nothing to do, but heard from
+    first = heard()
+    assert first > 0
+    expect_error(404, colony.assign)
+    assert heard() == first  # within the second: no write
+    time.sleep(1.1)
+    expect_error(404, colony.assign)
+    assert heard() > first
+
+
+def test_a_new_colony_owner_key_takes_over_at_once(colony: Colony) -> None:
+    """Colonies are cached too (every owner check reads one): a changed owner key is seen by the next request."""
+    listing = {"colonyname": colony.name}
+    for _ in range(3):
+        colony.call("getexecutorsmsg", listing, colony.owner)  # the colony row is now cached
+    new_owner = new_identity(colony.name)
+    colony.call("changecolonyidmsg", {"colonyname": colony.name, "colonyid": new_owner.id}, colony.owner)
+    expect_error(403, colony.call, "getexecutorsmsg", listing, colony.owner)
+    colony.call("getexecutorsmsg", listing, new_owner)

@@ -42,12 +42,19 @@ class Metrics:
         self.snapshot: dict[str, Any] = {}
         self.refreshed = -1e9
         self.refreshing = asyncio.Lock()
+        #: (message type label, status) -> (request counter, latency histogram) children; bounded by the handlers
+        #: and the few statuses the server answers with.
+        self._children: dict[tuple[str, int], tuple[Any, Any]] = {}
 
     def observe(self, msgtype: str, status: int, started: float) -> None:
         # Unknown payload types are folded into one label so a client cannot blow up the label set.
         label = msgtype if msgtype in HANDLERS else "unknown"
-        self.requests.labels(label, str(status)).inc()
-        self.latency.labels(label).observe(time.perf_counter() - started)
+        children = self._children.get((label, status))
+        if children is None:  # looked up once per (type, status): labels() takes a lock and builds a tuple
+            children = self._children[(label, status)] = (self.requests.labels(label, str(status)),
+                                                          self.latency.labels(label))  # fmt: skip
+        children[0].inc()
+        children[1].observe(time.perf_counter() - started)
 
 
 class _StateCollector(Collector):

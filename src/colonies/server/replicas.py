@@ -59,6 +59,8 @@ async def replica_loop(state: ServerState) -> None:
                     now = time.time_ns()
                     await state.storage.beat_replica(me, now, state.leader, now - FORGET_NS)
                     beaten, was_leader = time.monotonic(), state.leader
+                    if any(r["replicaid"] != me["replicaid"] for r in await state.storage.get_replicas(now - LIVE_NS)):
+                        state.storage.saw_peers()
                 except asyncio.CancelledError:
                     raise
                 except Exception:

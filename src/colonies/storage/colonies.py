@@ -17,6 +17,40 @@ from .shared import find_member
 MEMBER_CACHE_SIZE = 10_000
 
 
+class EpochCache:
+    """Rows that change only through membership writes (executors, users, colonies), cached per server.
+
+    The driver raises ``membership_epoch`` after each commit that changes a membership, here or, through NOTIFY,
+    on another replica; an entry of an older epoch is never used, and on PostgreSQL none is older than
+    ``membership_ttl`` seconds, in case a NOTIFY is late (``membership_ttl`` None there: the listener is down, and
+    nothing is cached). A read that raced with a change (the epoch moved while it ran) is not kept."""
+
+    def __init__(self, driver: Any) -> None:
+        self.driver = driver
+        self.rows: dict[Any, tuple[int, float, Row]] = {}
+        #: SQLite: one process owns the database and sees every change, so entries never expire.
+        self.local = not hasattr(driver, "notify")
+
+    def epoch(self) -> int:
+        return int(self.driver.membership_epoch)
+
+    def get(self, key: Any) -> Row | None:
+        hit = self.rows.get(key)
+        if hit is None or hit[0] != self.driver.membership_epoch:
+            return None
+        if not self.local and hit[1] <= time.monotonic():
+            return None
+        return dict(hit[2])  # callers may change their copy
+
+    def put(self, key: Any, row: Row, epoch: int) -> None:
+        ttl = self.driver.membership_ttl
+        if self.driver.membership_epoch != epoch or (ttl is None and not self.local):
+            return
+        if len(self.rows) >= MEMBER_CACHE_SIZE:
+            self.rows.clear()
+        self.rows[key] = (epoch, time.monotonic() + (ttl or 0.0), dict(row))
+
+
 class ColonyStore(StoreBase):
     """The colonies operations of the store."""
 
@@ -24,7 +58,16 @@ class ColonyStore(StoreBase):
         await self._write(_add_colony, name, colonyid)
 
     async def get_colony(self, name: str) -> Row | None:
-        return await self.driver.read(lambda tx: tx.one("get_colony", name=name))
+        """Cached like memberships (a colony changes only with its id or its removal, both membership writes)."""
+        cache = self._epoch_cache("_colonies")
+        hit = cache.get(name)
+        if hit is not None:
+            return hit
+        epoch = cache.epoch()
+        colony = await self.driver.read(lambda tx: tx.one("get_colony", name=name))
+        if colony is not None:
+            cache.put(name, colony, epoch)
+        return colony
 
     async def get_colonies(self) -> list[Row]:
         return await self.driver.read(lambda tx: tx.all("get_colonies"))
@@ -39,23 +82,23 @@ class ColonyStore(StoreBase):
         """The executor (preferred) or user with this id in the colony, as ``{"kind", "name", ...}``.
 
         Every request asks this, so approved memberships are cached (a read saved per request: on PostgreSQL a
-        thread hop and a round trip). The driver raises ``membership_epoch`` after each commit that changes a
-        membership, here or, through NOTIFY, on another replica; an entry of an older epoch is never used, and
-        on PostgreSQL none is older than ``membership_ttl`` seconds, in case a NOTIFY is late."""
-        cache: dict[tuple[str, str], tuple[int, float, Row]] = self.__dict__.setdefault("_members", {})
-        driver: Any = self.driver
-        epoch, ttl = driver.membership_epoch, driver.membership_ttl
-        hit = cache.get((colonyname, identity))
-        now = time.monotonic()
-        if hit is not None and hit[0] == epoch and (ttl is None or hit[1] > now):
-            return dict(hit[2])
+        thread hop and a round trip); see :class:`EpochCache` for when an entry stops being used."""
+        cache = self._epoch_cache("_members")
+        key = (colonyname, identity)
+        hit = cache.get(key)
+        if hit is not None:
+            return hit
+        epoch = cache.epoch()
         member = await self.driver.read(find_member, colonyname, identity)
-        approved = member is not None and member.get("state") == ExecutorState.APPROVED
-        if approved and driver.membership_epoch == epoch and (ttl is not None or self.replicated is False):
-            if len(cache) >= MEMBER_CACHE_SIZE:
-                cache.clear()
-            cache[(colonyname, identity)] = (epoch, now + (ttl or 0.0), dict(member))  # type: ignore[arg-type]
+        if member is not None and member.get("state") == ExecutorState.APPROVED:
+            cache.put(key, member, epoch)
         return member
+
+    def _epoch_cache(self, name: str) -> EpochCache:
+        cache = self.__dict__.get(name)
+        if cache is None:
+            cache = self.__dict__[name] = EpochCache(self.driver)
+        return cache
 
 
 def _add_colony(tx: Tx, name: str, colonyid: str) -> None:

@@ -87,6 +87,11 @@ class StoreBase:
         if self.replicated:
             self.driver.start_events(asyncio.get_running_loop(), on_remote)  # type: ignore[attr-defined]
 
+    def saw_peers(self) -> None:
+        """Other replicas are alive (the replica set says so): keep relaying events to them."""
+        if self.replicated:
+            self.driver.saw_peers()  # type: ignore[attr-defined]
+
     def relay(self, rows: list[Row]) -> None:
         self.driver.notify(rows)  # type: ignore[attr-defined]
 

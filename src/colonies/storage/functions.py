@@ -35,24 +35,8 @@ def _add_function(tx: Tx, fn: Row) -> Row:
     return tx.one("get_function", functionid=fn["functionid"])  # type: ignore[return-value]
 
 
-def update_function_stats(tx: Tx, row: Row, executorname: str, now: int) -> None:
-    fn = tx.one("get_function_by_name", colonyname=row["colonyname"], executorname=executorname,
-                funcname=row["funcname"])  # fmt: skip
-    if fn is None:
-        return
-    wait = max(row["starttime"] - row["submissiontime"], 0) / 1e9
-    exe = max(now - row["starttime"], 0) / 1e9
-    n = fn["counter"] + 1
-    first = n == 1
-    tx.run(
-        "update_function_stats",
-        functionid=fn["functionid"],
-        counter=n,
-        minwaittime=wait if first else min(fn["minwaittime"], wait),
-        maxwaittime=wait if first else max(fn["maxwaittime"], wait),
-        minexectime=exe if first else min(fn["minexectime"], exe),
-        maxexectime=exe if first else max(fn["maxexectime"], exe),
-        # A true running mean (the Go server halves old + new, a smoothing that overweights the latest run).
-        avgwaittime=fn["avgwaittime"] + (wait - fn["avgwaittime"]) / n,
-        avgexectime=fn["avgexectime"] + (exe - fn["avgexectime"]) / n,
-    )
+def update_function_stats(tx: Tx, row: Row, executorid: str, now: int) -> None:
+    """One more run of the process's function by this executor (nothing when it never registered it)."""
+    tx.run("update_function_stats", colonyname=row["colonyname"], executorid=executorid, funcname=row["funcname"],
+           wait=max(row["starttime"] - row["submissiontime"], 0) / 1e9,
+           exe=max(now - row["starttime"], 0) / 1e9)  # fmt: skip

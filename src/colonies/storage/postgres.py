@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -42,6 +43,11 @@ MEMBERSHIP = '[{"membership":true}]'
 #: How long a replica trusts a cached membership at most, should a NOTIFY be late; the listener's connection
 #: being down turns the cache off altogether.
 MEMBERSHIP_TTL = 1.0
+#: The NOTIFY payload (after the origin) a replica sends when it starts listening: others start relaying events.
+HELLO = "[]"
+#: How long after the last sign of another replica (its hello, any NOTIFY, its row in the replica set) events are
+#: still relayed. A server alone on its database saves a pool round trip per event batch.
+PEER_TTL = 20.0
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
@@ -97,6 +103,8 @@ class PostgresDriver:
         #: Cached memberships expire (a late NOTIFY); None turns caching off (no listener: changes go unheard).
         self.membership_ttl: float | None = None
         self.origin = os.urandom(8).hex()
+        #: Monotonic time until which another replica is assumed to listen (see :meth:`saw_peers`).
+        self.peers_until = 0.0
         self._pool: ConnectionPool | None = None
         self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pg")
         self._leader_conn: psycopg.Connection[Any] | None = None
@@ -138,14 +146,17 @@ class PostgresDriver:
             try:
                 with psycopg.connect(self.url, autocommit=True) as conn:
                     conn.execute(f"LISTEN {self.channel}")
+                    conn.execute("SELECT pg_notify(%s, %s)", (self.channel, f"{self.origin} {HELLO}"))
                     self.membership_epoch += 1  # whatever changed while nobody listened
                     self.membership_ttl = MEMBERSHIP_TTL
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             origin, _, payload = note.payload.partition(" ")
+                            if origin != self.origin:
+                                self.saw_peers()
                             if payload == MEMBERSHIP:
                                 self.membership_epoch += 1  # from this thread, before any later request reads
-                            elif origin != self.origin:
+                            elif origin != self.origin and payload != HELLO:
                                 loop.call_soon_threadsafe(on_remote, json.loads(payload))
             except Exception as exc:  # noqa: BLE001 - keep listening whatever happened
                 self.membership_ttl = None
@@ -154,11 +165,18 @@ class PostgresDriver:
                     log.warning("event listener lost its connection (%s); reconnecting", exc)
                     self._stop.wait(1.0)
 
+    def saw_peers(self) -> None:
+        """Another replica shares this database (it said hello, sent events, or beats in the replica set)."""
+        self.peers_until = time.monotonic() + PEER_TTL
+
     def notify(self, rows: list[Row]) -> None:
         """Send events to the other replicas (fire and forget, after the change is committed).
 
         Events published during one turn of the event loop go out together, in as few NOTIFYs as fit PostgreSQL's
-        8000-byte payload limit, so a burst of submits costs one round trip rather than one each."""
+        8000-byte payload limit, so a burst of submits costs one round trip rather than one each. With no other
+        replica in sight there is nobody to tell: a replica that starts says hello first."""
+        if time.monotonic() > self.peers_until:
+            return
         if not self._pending:
             asyncio.get_running_loop().call_soon(self._flush)
         self._pending.extend(rows)

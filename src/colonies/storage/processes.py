@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..exceptions import BadRequest, Forbidden, NotFound, approved_member
+from ..exceptions import BadRequest, Forbidden, NotFound
 from ..types import ExecutorState, ProcessState
 from .base import Row, Tx
 from .channels import remove_channels, remove_orphan_channels
@@ -11,11 +11,11 @@ from .functions import update_function_stats
 from .pauses import is_paused
 from .shared import (
     check_assigned,
-    find_member,
     insert_process,
     lock,
     process_with_attributes,
     set_state,
+    set_state_returning,
     with_attributes,
 )
 from .workflows import resolve_after_close, update_graph_state
@@ -67,6 +67,16 @@ class ProcessStore(StoreBase):
         (its reply lost) can be given the same one."""
         pending = request_nonce.get()
         nonce = pending.nonce if pending is not None else ""
+        # The executor row may come from the membership cache, its lastheardfromtime as old as the cache entry:
+        # remember here when this server last marked the executor alive, so that it is marked once a second.
+        marks: dict[tuple[str, str], int] = self.__dict__.setdefault("_alive_marks", {})
+        key = (colonyname, executor["name"])
+        heard = max(executor.get("lastheardfromtime") or 0, marks.get(key, 0))
+        if now - heard > ALIVE_EVERY_NS:
+            if len(marks) >= 10_000:
+                marks.clear()
+            marks[key] = now
+        executor = {**executor, "lastheardfromtime": heard}
         return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now, nonce)
 
     async def get_claimed_by_nonce(self, executorid: str, nonce: str) -> Row | None:
@@ -84,7 +94,7 @@ class ProcessStore(StoreBase):
         self, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None = None
     ) -> list[Row]:
         """Close as SUCCESS (values = JSON of out) or FAILED (values = JSON of errors); returns every process
-        that changed. The caller's membership is checked inside the same transaction (one round trip fewer).
+        that changed. Only the executor the process is assigned to may close it (see ``_close_process``).
         ``lease`` (the assignment's starttime) fences a caller whose assignment has ended."""
         return await self._write(_close_process, processid, executorid, success, values, now, lease)
 
@@ -109,6 +119,9 @@ class ProcessStore(StoreBase):
         return await self._write(_expire_processes, now)
 
 
+#: An assign marks its executor alive (lastheardfromtime) at most this often.
+ALIVE_EVERY_NS = 1_000_000_000
+
 _ORDER = {WAITING: "get_processes_by_priority", RUNNING: "get_processes_by_start"}
 
 
@@ -126,22 +139,21 @@ def _get_processes(
 def _assign_process(
     tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int, nonce: str
 ) -> Row | None:
-    if (
-        now - (executor.get("lastheardfromtime") or 0) > 1_000_000_000
-    ):  # at most one write a second per executor
+    if now - (executor.get("lastheardfromtime") or 0) > ALIVE_EVERY_NS:  # at most one write a second
         tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
-    if is_paused(tx, colonyname):
-        return PAUSED
     row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
                  executorname=executor["name"], locationname=executor.get("locationname") or "",
                  executorid=executorid, cpu=cpu, mem=mem, now=now, nonce=nonce)  # fmt: skip
     if row is None:
-        # Nothing claimed: tell "no work" from "no longer a member" (only on this path, so a claim stays one query).
+        # Nothing claimed: tell "paused" and "no longer a member" from "no work" (only on this path, so that a
+        # claim stays one statement).
+        if is_paused(tx, colonyname):
+            return PAUSED
         current = tx.one("get_member_executor", colonyname=colonyname, id=executorid)
         if current is None or current["state"] != ExecutorState.APPROVED:
             raise Forbidden(f"Access denied, executor is no longer an approved member of colony {colonyname}")
         return None
-    set_state(tx, row["processid"], RUNNING)
+    attributes = set_state_returning(tx, row["processid"], RUNNING)
     if row["processgraphid"]:
         parents = loads(row["parents"])
         if parents:
@@ -152,7 +164,7 @@ def _assign_process(
             row["input"] = dumps(merged)
             tx.run("set_process_input", processid=row["processid"], input=row["input"])
         update_graph_state(tx, row["processgraphid"], now)
-    row["_attributes"] = tx.all("get_attributes", targetid=row["processid"])
+    row["_attributes"] = attributes
     return row
 
 
@@ -162,14 +174,14 @@ def _close_process(
     locked = lock(tx, processid)
     if locked is None:
         raise NotFound(f"Process with id {processid} does not exist")
-    member = approved_member(find_member(tx, locked["colonyname"], executorid), locked["colonyname"])
+    # No membership read: a process assigned to the caller and running proves it. Removing or rejecting an
+    # executor requeues what it runs in the same transaction, and a new key takes its processes along.
     row = check_assigned(locked, processid, executorid, lease, ended=BadRequest)
-    executorname = member["name"]
     if success:
         output = values if values != "[]" else row["output"]
         closed = tx.one("close_process", processid=processid, state=SUCCESS, now=now, output=output,
                         errors=row["errors"])  # fmt: skip
-        update_function_stats(tx, row, executorname, now)
+        update_function_stats(tx, row, executorid, now)
     else:
         closed = tx.one("close_process", processid=processid, state=FAILED, now=now, output=row["output"],
                         errors=values)  # fmt: skip

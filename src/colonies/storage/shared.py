@@ -45,6 +45,15 @@ def set_state(tx: Tx, processid: str, state: int) -> None:
     tx.run("set_attributes_state", targetid=processid, state=state)
 
 
+def set_state_returning(tx: Tx, processid: str, state: int) -> list[Row]:
+    """set_state, returning the process's attributes (as ``get_attributes`` orders them): one statement."""
+    rows = tx.all("set_attributes_state_returning", targetid=processid, state=state)
+    rows.sort(key=lambda r: (r["added"], r["_order"]))
+    for r in rows:
+        del r["_order"]
+    return rows
+
+
 def process_with_attributes(tx: Tx, processid: str) -> Row | None:
     row = tx.one("get_process", processid=processid)
     if row is not None:
@@ -64,10 +73,11 @@ def with_attributes(tx: Tx, rows: list[Row]) -> list[Row]:
 
 
 def insert_process(tx: Tx, process: Row, attributes: list[Row]) -> Row:
-    tx.run("add_process", **process)
-    for attr in attributes:
-        tx.run("add_attribute", **attr)
-    return process_with_attributes(tx, process["processid"])  # type: ignore[return-value]
+    """Insert a process and its attributes; returns the row as ``process_with_attributes`` would read it back
+    (RETURNING: no second round trip). ``all``, not ``one``: the statement is run to its end."""
+    row = tx.all("add_process_returning", **process)[0]
+    row["_attributes"] = [tx.all("add_attribute_returning", **attr)[0] for attr in attributes]
+    return row
 
 
 def find_member(tx: Tx, colonyname: str, identity: str) -> Row | None:

@@ -9,5 +9,11 @@ INSERT INTO attributes (attributeid, targetid, targetcolonyname, targetprocessgr
     value, added)
 VALUES (:attributeid, :targetid, :targetcolonyname, :targetprocessgraphid, :state, :attributetype, :key, :value, :added);
 
+-- name: add_attribute_returning
+INSERT INTO attributes (attributeid, targetid, targetcolonyname, targetprocessgraphid, state, attributetype, key,
+    value, added)
+VALUES (:attributeid, :targetid, :targetcolonyname, :targetprocessgraphid, :state, :attributetype, :key, :value, :added)
+RETURNING *;
+
 -- name: get_attribute
 SELECT * FROM attributes WHERE attributeid = :attributeid;

@@ -20,8 +20,3 @@ DELETE FROM functions WHERE functionid = :functionid;
 
 -- name: remove_executor_functions
 DELETE FROM functions WHERE colonyname = :colonyname AND executorname = :executorname;
-
--- name: update_function_stats
-UPDATE functions SET counter = :counter, minwaittime = :minwaittime, maxwaittime = :maxwaittime,
-    minexectime = :minexectime, maxexectime = :maxexectime, avgwaittime = :avgwaittime, avgexectime = :avgexectime
-WHERE functionid = :functionid;

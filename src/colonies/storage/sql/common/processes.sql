@@ -11,6 +11,18 @@ VALUES (:processid, :colonyname, :executortype, :executornames, :locationname, :
     :nodes, :processes, :processespernode, :funcname, :nodename, :label, :initiatorid, :initiatorname,
     :processgraphid, :parents, :children, :input, :spec, :pendingparents);
 
+-- name: add_process_returning
+-- add_process and get_process in one statement.
+INSERT INTO processes (processid, colonyname, executortype, executornames, locationname, state, waitforparents,
+    prioritytime, submissiontime, waitdeadline, maxretries, maxexectime, maxwaittime, cpu, mem, storage, nodes,
+    processes, processespernode, funcname, nodename, label, initiatorid, initiatorname, processgraphid, parents,
+    children, input, spec, pendingparents)
+VALUES (:processid, :colonyname, :executortype, :executornames, :locationname, :state, :waitforparents,
+    :prioritytime, :submissiontime, :waitdeadline, :maxretries, :maxexectime, :maxwaittime, :cpu, :mem, :storage,
+    :nodes, :processes, :processespernode, :funcname, :nodename, :label, :initiatorid, :initiatorname,
+    :processgraphid, :parents, :children, :input, :spec, :pendingparents)
+RETURNING *;
+
 -- name: get_process
 SELECT * FROM processes WHERE processid = :processid;
 

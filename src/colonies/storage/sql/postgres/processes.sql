@@ -15,6 +15,9 @@ WHERE processid = (
            OR CAST(executornames AS jsonb) ? :executorname)
       AND cpu <= :cpu AND mem <= :mem
       AND (locationname = '' OR lower(locationname) = lower(:locationname))
+      -- Paused colonies assign nothing (a pause is a row in colonypauses); the caller tells why only when the
+      -- claim comes back empty, so a claim stays one statement.
+      AND NOT EXISTS (SELECT 1 FROM colonypauses WHERE colonypauses.colonyname = :colonyname)
       -- Membership re-checked in the claim itself: a long-poll that outlived its executor's removal or rejection
       -- claims nothing. FOR SHARE orders the claim with a concurrent removal/rejection (which updates this row):
       -- either the claim sees the new state, or the removal waits and then finds (and requeues) what was claimed.

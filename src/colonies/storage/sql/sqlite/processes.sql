@@ -15,6 +15,9 @@ WHERE processid = (
            OR EXISTS (SELECT 1 FROM json_each(processes.executornames) WHERE value = :executorname))
       AND cpu <= :cpu AND mem <= :mem
       AND (locationname = '' OR lower(locationname) = lower(:locationname))
+      -- Paused colonies assign nothing (a pause is a row in colonypauses); the caller tells why only when the
+      -- claim comes back empty, so a claim stays one statement.
+      AND NOT EXISTS (SELECT 1 FROM colonypauses WHERE colonypauses.colonyname = :colonyname)
       -- Membership re-checked in the claim itself: a long-poll that outlived its executor's removal or rejection
       -- claims nothing.
       AND EXISTS (SELECT 1 FROM executors
