@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 from conftest import Colony, Identity, Server, create_colony, expect_error, new_identity
+from sched_helpers import wait_for
 from websockets.sync.client import connect
 
 from colonies import crypto, envelope
@@ -385,7 +386,9 @@ def test_a_running_process_cannot_be_removed(server: Server, colony: Colony) -> 
 
 
 def test_the_cluster_describes_this_server(server: Server) -> None:
-    got = GoClient(server).call("getclustermsg", {}, Identity(server.prvkey, "", "server"))
+    # Leadership is taken in the background after the server starts (a loaded machine may take a moment).
+    got = wait_for(lambda: GoClient(server).call("getclustermsg", {}, Identity(server.prvkey, "", "server")),
+                   lambda got: bool(got["leader"]["host"]), 15, what="a leader in the cluster")  # fmt: skip
     assert [node["apiport"] for node in got["nodes"]] == [server.port]
     assert got["leader"] == got["nodes"][0]
     assert set(got["leader"]) == {"name", "host", "port", "peerport", "relayport", "apiport"}
