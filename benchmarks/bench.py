@@ -529,10 +529,20 @@ def server_cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
+_POSTMASTERS: dict[str, int | None] = {}
+
+
 def postmaster_pid(db: str) -> int | None:
-    """The PostgreSQL postmaster of ``db`` (the parent of our own backend), when it runs on this machine."""
+    """The PostgreSQL postmaster of ``db`` (the parent of our own backend), when it runs on this machine. Found
+    once per database (a connection refused later, say at the connection limit, would lose the figure)."""
     if not is_postgres(db):
         return None
+    if _POSTMASTERS.get(db) is None:
+        _POSTMASTERS[db] = _find_postmaster(db)
+    return _POSTMASTERS[db]
+
+
+def _find_postmaster(db: str) -> int | None:
     try:
         import psycopg
 
@@ -1299,6 +1309,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"server: started pid {target.pid} on 127.0.0.1:{target.port}, database {target.db}", flush=True
         )
+        if is_postgres(target.db):
+            postmaster = postmaster_pid(target.db)
+            print(f"database CPU: postmaster pid {postmaster} and its children" if postmaster else
+                  "database CPU: not measured (the postmaster is not a process of this machine)", flush=True)  # fmt: skip
     print(
         f"clients: {'colonies RPCClient (httpx)' if opts.transport == 'rpc' else 'plain http.client'}",
         flush=True,
