@@ -36,6 +36,14 @@ LEADER_LOCK_CLASS = 0x636F6C6F
 
 #: Advisory lock class used while creating the schema (one lock per schema).
 SCHEMA_LOCK_CLASS = 0x636F6C73
+#: Threads running the requests' jobs. Each job holds its thread for its round trips; more threads let more
+#: transactions run at once, but on a small machine they cost more than they give: with 16, eight executors
+#: draining one queue spent 2.32 ms of server CPU and 1.44 ms of database CPU per assign+close (threads contending
+#: for the GIL, PostgreSQL skipping each other's locked rows); with 4, 2.16 and 1.25, at 12% more assign+close/s
+#: (bench.py --runs 3, issue 17). Slow work (statistics, metrics, leadership, NOTIFY) has threads of its own.
+REQUEST_THREADS = 4
+#: Threads for that slow work, so that it never waits behind requests nor they behind it.
+BACKGROUND_THREADS = 4
 #: How often a write job that lost a deadlock is run again before the error reaches the caller.
 DEADLOCK_RETRIES = 3
 #: The NOTIFY payload (after the origin) that tells other replicas a membership changed.
@@ -106,7 +114,8 @@ class PostgresDriver:
         #: Monotonic time until which another replica is assumed to listen (see :meth:`saw_peers`).
         self.peers_until = 0.0
         self._pool: ConnectionPool | None = None
-        self._threads = ThreadPoolExecutor(max_workers=pool_size, thread_name_prefix="pg")
+        self._threads = ThreadPoolExecutor(max_workers=min(pool_size, REQUEST_THREADS), thread_name_prefix="pg")
+        self._background = ThreadPoolExecutor(max_workers=BACKGROUND_THREADS, thread_name_prefix="pg-background")
         self._leader_conn: psycopg.Connection[Any] | None = None
         self._leading = False
         self._pending: list[Row] = []
@@ -193,7 +202,7 @@ class PostgresDriver:
             size += len(text) + 1
         if batch:
             payloads.append(f"{self.origin} [{','.join(batch)}]")
-        self._threads.submit(self._notify, payloads)
+        self._background.submit(self._notify, payloads)
 
     def _notify(self, payloads: list[str]) -> None:
         assert self._pool is not None
@@ -207,7 +216,7 @@ class PostgresDriver:
     async def is_leader(self) -> bool:
         """Whether this replica holds the leader lock (taking it if free). A dead leader's connection closes and
         the lock is released, so another replica takes over at its next check."""
-        return await asyncio.get_running_loop().run_in_executor(self._threads, self._try_lead)
+        return await asyncio.get_running_loop().run_in_executor(self._background, self._try_lead)
 
     def _try_lead(self) -> bool:
         try:
@@ -239,13 +248,15 @@ class PostgresDriver:
             await asyncio.get_running_loop().run_in_executor(self._threads, self._pool.close)
             self._pool = None
         self._threads.shutdown(wait=False)
+        self._background.shutdown(wait=False)
 
     async def read(self, fn: Callable[..., T], *args: Any) -> T:
         # Reads run in autocommit: no BEGIN/COMMIT round trips around a single SELECT.
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, True)
 
     async def read_background(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self.read(fn, *args)  # reads already run in the thread pool
+        """A read that may scan many rows (statistics, metrics), on the background threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._background, self._run, fn, args, True)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._execute(fn, args)
