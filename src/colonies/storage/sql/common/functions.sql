@@ -20,3 +20,17 @@ DELETE FROM functions WHERE functionid = :functionid;
 
 -- name: remove_executor_functions
 DELETE FROM functions WHERE colonyname = :colonyname AND executorname = :executorname;
+
+-- name: update_function_stats
+-- One run more of a function by the executor with this id: every right-hand side sees the row before the update
+-- (CASE, not min/LEAST, so that one statement serves both backends). The average is a true running mean (the Go
+-- server halves old + new, a smoothing that overweights the latest run).
+UPDATE functions SET counter = counter + 1,
+    minwaittime = CASE WHEN counter = 0 OR :wait < minwaittime THEN :wait ELSE minwaittime END,
+    maxwaittime = CASE WHEN counter = 0 OR :wait > maxwaittime THEN :wait ELSE maxwaittime END,
+    minexectime = CASE WHEN counter = 0 OR :exe < minexectime THEN :exe ELSE minexectime END,
+    maxexectime = CASE WHEN counter = 0 OR :exe > maxexectime THEN :exe ELSE maxexectime END,
+    avgwaittime = avgwaittime + (:wait - avgwaittime) / (counter + 1),
+    avgexectime = avgexectime + (:exe - avgexectime) / (counter + 1)
+WHERE colonyname = :colonyname AND funcname = :funcname
+  AND executorname = (SELECT executorname FROM executors WHERE colonyname = :colonyname AND executorid = :executorid);
