@@ -130,7 +130,7 @@ class FakeKube:
         class Handler(_Handler):
             kube = fake
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         threading.Thread(target=self.httpd.serve_forever, name="fake-kube", daemon=True).start()
@@ -358,6 +358,12 @@ class FakeKube:
             kept = bytes(container.out).splitlines(keepends=True)[-tail:] if tail > 0 else []
             start = len(container.out) - sum(map(len, kept))
         return pod, container, start
+
+
+class _Server(ThreadingHTTPServer):
+    #: A real API server's listen backlog, not socketserver's 5: a burst of log followers and pollers from a busy
+    #: test process can overflow that, and a dropped SYN is sent again only a second or more later.
+    request_queue_size = 128
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -256,8 +257,9 @@ def test_nodes_and_processes_per_node_make_pods_and_containers(served: Colony, k
     assert (spec["parallelism"], spec["completions"], spec["completionMode"]) == (2, 2, "Indexed")
     assert [c["name"] for c in spec["template"]["spec"]["containers"]] == ["task-0", "task-1"]
     pattern = r"^\[(\d)-[0-9a-z]{5}/task-(\d)\] task (\d) of node (\d)$"
-    lines = re.findall(pattern, log_text(served, pid), re.MULTILINE)
-    assert sorted(lines) == [("0", "0", "0", "0"), ("0", "1", "1", "0"), ("1", "0", "0", "1"), ("1", "1", "1", "1")]
+    text = log_text(served, pid)
+    lines = re.findall(pattern, text, re.MULTILINE)
+    assert sorted(lines) == [("0", "0", "0", "0"), ("0", "1", "1", "0"), ("1", "0", "0", "1"), ("1", "1", "1", "1")], text
 
 
 def test_cancelling_the_process_deletes_the_job(served: Colony, kube: FakeKube) -> None:
@@ -332,10 +334,15 @@ def test_command_line_executor_registers_itself_and_serves(served: Colony, kubec
                                                           kube: FakeKube) -> None:  # fmt: skip
     cmd = [sys.executable, "-m", "colonies.executor.kube", "--type", "cli-kube-type", "--kubeconfig", kubeconfig,
            "--namespace", "cli-ns", "--nodes", "2", "--gpus", "0", "--retention", "-1"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=cli_env(served))
+    stderr = tempfile.TemporaryFile()
+    proc = subprocess.Popen(cmd, env=cli_env(served), stderr=stderr)
     try:
         pid = submit(served, {"cmd": "echo from-cli"}, executortype="cli-kube-type")
-        result = closed(served, pid, 20)
+        try:
+            result = closed(served, pid, 20)
+        except AssertionError as exc:
+            stderr.seek(0)
+            raise AssertionError(f"{exc}\nexecutor's stderr:\n{stderr.read().decode(errors='replace')}") from None
         assert (result["state"], result["out"]) == (SUCCESS, [{"exitcode": 0, "stdout_tail": ["from-cli"]}])
         name = job_of(kube, pid)["metadata"]["name"]
         assert ("cli-ns", name) in kube.jobs  # --retention -1: kept
@@ -348,6 +355,7 @@ def test_command_line_executor_registers_itself_and_serves(served: Colony, kubec
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        stderr.close()
 
 
 def test_configuration_errors_exit_2_with_one_line(tmp_path: Path, kubeconfig: str, served: Colony,

@@ -11,6 +11,7 @@ is answered with the process it claimed.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import socket
@@ -32,11 +33,15 @@ _TYPE = re.compile(rb'"payloadtype"\s*:\s*"(\w+)"')
 
 class DroppingProxy:
     """127.0.0.1:port → the server; the first ``drops[type]`` successful replies to that message type are never
-    delivered: the proxy closes the client's connection instead."""
+    delivered: the proxy closes the client's connection instead. The first successful reply of each type in
+    ``delays`` is held back that many seconds (a reply on its way)."""
 
-    def __init__(self, upstream: int, drops: dict[str, int]) -> None:
+    def __init__(self, upstream: int, drops: dict[str, int], delays: dict[str, float] | None = None) -> None:
         self.upstream = upstream
         self.drops = dict(drops)
+        self.delays = dict(delays or {})
+        #: Set when a delayed reply is being held back.
+        self.holding = threading.Event()
         self.dropped: list[str] = []
         self.lock = threading.Lock()
         self.listener = socket.create_server(("127.0.0.1", free_port()))
@@ -45,8 +50,10 @@ class DroppingProxy:
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self) -> None:
+        """Stop listening for real: a socket closed while another thread waits in accept() keeps listening until
+        that accept returns (Linux), and took a connection meant for a later test."""
         self.closed = True
-        self.listener.close()
+        _close(self.listener)
 
     def _accept(self) -> None:
         while not self.closed:
@@ -54,7 +61,11 @@ class DroppingProxy:
                 client, _ = self.listener.accept()
             except OSError:
                 return
-            server = socket.create_connection(("127.0.0.1", self.upstream))
+            try:
+                server = socket.create_connection(("127.0.0.1", self.upstream))
+            except OSError:
+                _close(client)
+                continue
             state = {"type": b""}
             threading.Thread(target=self._up, args=(client, server, state), daemon=True).start()
             threading.Thread(target=self._down, args=(server, client, state), daemon=True).start()
@@ -80,8 +91,12 @@ class DroppingProxy:
                     if drop:
                         self.drops[kind] -= 1
                         self.dropped.append(kind)
+                    delay = self.delays.pop(kind, 0.0) if data.startswith(b"HTTP/1.1 200") else 0.0
                 if drop:
                     break  # the request took effect; its answer is lost
+                if delay:
+                    self.holding.set()
+                    time.sleep(delay)
                 client.sendall(data)
         except OSError:
             pass
@@ -155,3 +170,36 @@ def test_a_close_whose_reply_is_lost_is_known_to_have_landed(colony: Colony, cap
     assert done["out"] == [42] and [line for line in lines if line.startswith("run ")] == ["run 21"]
     assert "closed by an earlier attempt whose reply was lost" in caplog.text
     assert "could not be closed" not in caplog.text
+
+
+def test_a_stop_while_a_claimed_process_is_on_its_way_does_not_orphan_it(colony: Colony) -> None:
+    """The server claimed a process for the executor's long-poll; the reply is still on its way when the executor
+    is told to stop. Before: the stop cut the request, and the process stayed RUNNING, unrun, for its maxexectime
+    (for ever with -1). Now the same nonce gets it back and it runs under the shutdown grace period: a function
+    that outlives the grace fails with the shutdown error, as every running process does."""
+    ident = colony.add_executor(executortype="stopping")
+    proxy = DroppingProxy(colony.server.port, {}, delays={"assignprocessmsg": 3.0})
+    executor = Executor(host="127.0.0.1", port=proxy.port, colonyname=colony.name, prvkey=ident.prvkey,
+                        assign_timeout=10, shutdown_grace=0.5)  # fmt: skip
+
+    @executor.function("forever")
+    async def forever() -> None:
+        await asyncio.sleep(30)
+
+    executor.run_in_thread()
+    try:
+        assert executor.wait_ready(20)
+        spec = colony.spec(funcname="forever", args=[], kwargs={}, maxexectime=-1, maxretries=0,
+                           conditions={"executortype": "stopping"})  # fmt: skip
+        pid = colony.call("submitfuncspecmsg", {"spec": spec}, colony.user)["processid"]
+        assert proxy.holding.wait(20), "the assign reply was never held back"
+        assert colony.get(pid, colony.user)["state"] == 1  # claimed on the server, unknown to the executor
+        executor.stop()
+        assert executor.join(20), "executor did not stop"
+    finally:
+        executor.stop()
+        executor.join(20)
+        proxy.close()
+    done = wait_for(lambda: colony.get(pid, colony.user), lambda p: p["state"] != 1, 10,
+                    what="the process to be closed")  # fmt: skip
+    assert (done["state"], done["errors"]) == (3, ["executor shutting down"])

@@ -589,7 +589,7 @@ class ContainerExecutor:
                 say(f"executor stopping: job left running on {self.backend.name}; picked up again at the next start")
                 raise Detached
             run.kill_leftovers()
-            if not pump.close():
+            if not pump.close(timeout=self.backend.output_wait):
                 say("WARNING output still open after the command ended (a process escaped the job?)")
         finally:
             if not detached:

@@ -139,6 +139,9 @@ class Backend:
     #: Seconds past conditions.walltime before the executor kills a job itself: a target system that enforces the
     #: walltime (Slurm, Kubernetes) ends it first and says why.
     walltime_slack = 0.0
+    #: Seconds to wait, once the job ended, for the rest of its output. Local pipes and container daemons hand it
+    #: over at once; a cluster's API (Kubernetes logs) may take longer on a busy control plane.
+    output_wait = 5.0
 
     def fs_path(self, fs_dir: str, mount: str) -> str | None:
         """Where a job sees the executor's fs directory when the spec asks for it at ``mount``: ``mount`` itself

@@ -506,11 +506,14 @@ class Executor(Registration):
                 await self._race_stop(self._slots.acquire())
             except _Stopped:
                 break
+            asking = False
             try:
                 free = await self._race_stop(self._free_resources())
+                asking = True
                 raw = await self._race_stop(self._api.assign(self.assign_timeout, http_timeout, nonce, *free))
             except _Stopped:
-                self._slots.release()
+                if not (asking and await self._recover_assign(nonce)):
+                    self._slots.release()
                 break
             except ColoniesError as exc:
                 self._slots.release()
@@ -549,6 +552,21 @@ class Executor(Registration):
                 outage = False
             backoff.reset()
             self._start(raw)
+
+    async def _recover_assign(self, nonce: str) -> bool:
+        """A stop cut an assign short. Had the server already claimed a process for it (its reply on the way), that
+        process would stay RUNNING, unrun, until its maxexectime (for ever with -1): the same nonce, once more and
+        without waiting, gets it back, and it runs under the shutdown grace period like any other. True if it did
+        (the slot is then the process's). A process submitted in the milliseconds between the two requests may be
+        taken instead; it is treated the same way."""
+        try:
+            raw = await asyncio.wait_for(self._api.assign(-1, 10.0, nonce), 10.0)
+        except (ColoniesError, TimeoutError):
+            return False  # nothing was claimed (404), or the server cannot say: nothing to run
+        log.info("process %s: claimed as the executor stopped; running it within the grace period",
+                 raw.get("processid"), extra={"action": "assign", "processid": raw.get("processid")})  # fmt: skip
+        self._start(raw)
+        return True
 
     async def _free_resources(self) -> tuple[str, str]:
         """("", "") without admission; else what ``available`` says is free (asked in a thread: it may call a

@@ -233,6 +233,8 @@ class KubeBackend(Backend):
     #: Kubernetes ends a Job at its walltime (activeDeadlineSeconds) and says so (DeadlineExceeded); the
     #: executor's own kill is only a safety net this much later.
     walltime_slack = 15.0
+    #: Each container's log is read from the API server after it ended; a busy control plane answers slowly.
+    output_wait = 30.0
 
     def fs_path(self, fs_dir: str, mount: str) -> str | None:
         """The fs volume at ``mount`` in the Job's pods; without one the pods cannot see the files."""
