@@ -123,6 +123,8 @@ class FakeKube:
         #: (method, path) of every request, in order.
         self.requests: list[tuple[str, str]] = []
         self.forbidden = False
+        #: Seconds every log request waits before it answers (a busy API server).
+        self.log_delay = 0.0
         self.changed = threading.Condition()
         self.closing = False
         fake = self
@@ -477,6 +479,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def pod_log(self, ns: str, name: str) -> None:
         kube = self.kube
+        if kube.log_delay:
+            time.sleep(kube.log_delay)
         follow = self.query.get("follow", "").lower() in ("1", "t", "true")  # Go's ParseBool: "True" too
         with kube.changed:
             pod, container, pos = kube.log_stream(ns, name, self.query)

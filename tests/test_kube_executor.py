@@ -258,8 +258,21 @@ def test_nodes_and_processes_per_node_make_pods_and_containers(served: Colony, k
     assert [c["name"] for c in spec["template"]["spec"]["containers"]] == ["task-0", "task-1"]
     pattern = r"^\[(\d)-[0-9a-z]{5}/task-(\d)\] task (\d) of node (\d)$"
     text = log_text(served, pid)
-    lines = re.findall(pattern, text, re.MULTILINE)
-    assert sorted(lines) == [("0", "0", "0", "0"), ("0", "1", "1", "0"), ("1", "0", "0", "1"), ("1", "1", "1", "1")], text
+    lines = sorted(re.findall(pattern, text, re.MULTILINE))
+    assert lines == [("0", "0", "0", "0"), ("0", "1", "1", "0"), ("1", "0", "0", "1"), ("1", "1", "1", "1")], text
+
+
+def test_output_a_slow_api_server_hands_over_late_still_reaches_the_log(served: Colony, kube: FakeKube) -> None:
+    """The API server answers log requests 7 s late: the executor waits for them (up to 30 s on Kubernetes) instead
+    of closing the process after 5 s without its output."""
+    kube.log_delay = 7.0
+    try:
+        pid = submit(served, {"cmd": "echo late-$((40 + 2))"})  # the log names the command: look for its output
+        result = closed(served, pid, 25)
+    finally:
+        kube.log_delay = 0.0
+    assert result["state"] == SUCCESS, result["errors"]
+    assert "late-42" in log_text(served, pid)
 
 
 def test_cancelling_the_process_deletes_the_job(served: Colony, kube: FakeKube) -> None:
