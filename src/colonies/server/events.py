@@ -26,12 +26,19 @@ def reached(wanted: int, state: int) -> bool:
 
 
 class Waiter:
-    """An executor blocked in assign; ``event`` is set when a matching process may be available."""
+    """An executor blocked in assign; ``event`` is set when a matching process may be available.
 
-    __slots__ = ("colonyname", "executortype", "executorname", "locationname", "cpu", "mem", "event", "woken_for")
+    A submit that finds a parked waiter for its process claims for it in the submit's own transaction (the
+    hand-off): ``offer`` is then a future the waiter awaits instead of claiming again, resolved with the claimed
+    row (or None: the waiter claims as usual). ``claim`` holds what that claim needs; ``gone`` tells the submit
+    that the waiter left meanwhile (its caller hung up), so what was claimed for it goes back to the queue."""
+
+    __slots__ = ("colonyname", "executortype", "executorname", "locationname", "cpu", "mem", "event", "woken_for",
+                 "claim", "parked", "offer", "gone")  # fmt: skip
 
     def __init__(
-        self, colonyname: str, executortype: str, executorname: str, locationname: str, cpu: int, mem: int
+        self, colonyname: str, executortype: str, executorname: str, locationname: str, cpu: int, mem: int,
+        claim: Any = None,
     ) -> None:
         self.colonyname = colonyname
         self.executortype = executortype
@@ -42,6 +49,18 @@ class Waiter:
         self.event = asyncio.Event()
         #: Processes this waiter was woken for; handed on if it ends up taking something else.
         self.woken_for: list[Row] = []
+        self.claim = claim
+        self.parked = False
+        self.offer: asyncio.Future[Row | None] | None = None
+        self.gone = False
+
+    def give(self, row: Row | None) -> bool:
+        """Resolve the hand-off; False if the waiter left first (``row`` is then the caller's to put back)."""
+        offer, self.offer = self.offer, None
+        if self.gone or offer is None or offer.done():
+            return row is None
+        offer.set_result(row)
+        return True
 
     def take_wakeups(self) -> list[Row]:
         rows, self.woken_for = self.woken_for, []
@@ -126,6 +145,8 @@ class EventBus:
         self._by_type: dict[tuple[str, str, int], list[Subscription]] = {}
         self._by_colony: dict[str, list[Subscription]] = {}
         self._channels: dict[str, list[ChannelWatch]] = {}
+        #: Processes claimed for a parked long-poll by the transaction that submitted them (a metric).
+        self.handoffs = 0
 
     # -- assign long-polls -------------------------------------------------------------------------------------
 
@@ -139,6 +160,21 @@ class EventBus:
             waiters.remove(waiter)
             if not waiters:
                 del self._waiters[key]
+
+    def reserve(self, row: Row) -> Waiter | None:
+        """A parked long-poll that would take ``row`` (the next in round-robin order), now waiting on its
+        ``offer`` instead of the queue; None when every eligible waiter is busy or none can take it."""
+        waiters = self._waiters.get((row["colonyname"], row["executortype"]))
+        if not waiters:
+            return None
+        for i, waiter in enumerate(waiters):
+            if (waiter.parked and waiter.claim is not None and waiter.offer is None and not waiter.event.is_set()
+                    and waiter.accepts(row)):  # fmt: skip
+                waiters.append(waiters.pop(i))
+                waiter.offer = asyncio.get_running_loop().create_future()
+                waiter.event.set()
+                return waiter
+        return None
 
     def waiting_count(self) -> int:
         return sum(len(w) for w in self._waiters.values())
@@ -210,6 +246,15 @@ class EventBus:
         if self.relay is not None:
             self.relay([summary(row) for row in present])
 
+    def publish_handed(self, submitted: Row, claimed: Row) -> None:
+        """A process claimed in the transaction that submitted it: subscribers see it waiting, then running, as
+        for any other process, but no long-poll is woken for the waiting state it already left."""
+        self.handoffs += 1
+        self.deliver_remote([submitted], wake=False)
+        self.deliver_remote([claimed])
+        if self.relay is not None:  # other replicas re-read the process; marked assigned, it wakes none of theirs
+            self.relay([{**summary(submitted), "isassigned": 1}, summary(claimed)])
+
     def publish_log(self, colonyname: str, processid: str) -> None:
         """A process got a log line: only a colony's live views care (a process page follows its log)."""
         if self._by_colony.get(colonyname) or self.relay is not None:
@@ -232,8 +277,8 @@ class EventBus:
         if self.relay is not None:
             self.relay([event])
 
-    def deliver_remote(self, rows: Iterable[Row]) -> None:
-        """Deliver events to this replica's listeners only."""
+    def deliver_remote(self, rows: Iterable[Row], wake: bool = True) -> None:
+        """Deliver events to this replica's listeners only (``wake``: and wake a long-poll for waiting work)."""
         for row in rows:
             if row.get("kind") == "resume":
                 for (colonyname, _type), waiters in self._waiters.items():
@@ -264,5 +309,5 @@ class EventBus:
                 sub.deliver(row)
             for sub in self._by_colony.get(row["colonyname"], ()):
                 sub.deliver(row)
-            if state == 0 and not row["waitforparents"] and not row["isassigned"]:
+            if wake and state == 0 and not row["waitforparents"] and not row["isassigned"]:
                 self._wake_one(row)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,7 +61,7 @@ class _StateCollector(Collector):
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
+    def collect(self) -> Iterator[GaugeMetricFamily | CounterMetricFamily]:
         snap = self.metrics.snapshot
         depth = GaugeMetricFamily("colonies_queue_depth", "Waiting processes", labels=["colony", "executortype"])
         for row in snap.get("depths", ()):
@@ -76,6 +76,8 @@ class _StateCollector(Collector):
         yield procs
         yield GaugeMetricFamily("colonies_assign_waiters", "Executors blocked in an assign long-poll",
                                 value=snap.get("waiters", 0))  # fmt: skip
+        yield CounterMetricFamily("colonies_assign_handoffs", "Processes claimed for a waiting long-poll by the "
+                                  "transaction that submitted them", value=snap.get("handoffs", 0))  # fmt: skip
         yield GaugeMetricFamily("colonies_leader", "1 if this replica runs the background duties",
                                 value=1 if snap.get("leader") else 0)  # fmt: skip
 
@@ -122,5 +124,6 @@ async def metrics_endpoint(state: ServerState, request: Request) -> Response:
                         headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
     metrics = state.metrics
     await refresh(state)
-    metrics.snapshot = {**metrics.snapshot, "waiters": state.events.waiting_count(), "leader": state.leader}
+    metrics.snapshot = {**metrics.snapshot, "waiters": state.events.waiting_count(), "leader": state.leader,
+                        "handoffs": state.events.handoffs}  # fmt: skip
     return Response(generate_latest(metrics.registry), media_type="text/plain; version=0.0.4; charset=utf-8")

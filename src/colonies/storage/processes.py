@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..exceptions import BadRequest, Forbidden, NotFound
 from ..types import ExecutorState, ProcessState
 from .base import Row, Tx
@@ -67,8 +69,22 @@ class ProcessStore(StoreBase):
         (its reply lost) can be given the same one."""
         pending = request_nonce.get()
         nonce = pending.nonce if pending is not None else ""
-        # The executor row may come from the membership cache, its lastheardfromtime as old as the cache entry:
-        # remember here when this server last marked the executor alive, so that it is marked once a second.
+        executor = self._heard(colonyname, executor, now)
+        return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now, nonce)
+
+    async def add_process_handing(
+        self, process: Row, attributes: list[Row], claim: Claim, now: int
+    ) -> tuple[Row, Row | None]:
+        """Submit a process and, in the same transaction, claim work for a parked long-poll (the hand-off):
+        (the submitted row, what the claim took for ``claim`` or None). The claim is the assign's own (same
+        order, membership and pause checks, the long-poll's nonce kept for a retry), so it may take an older
+        process of higher priority instead; whatever stops it only leaves the submit as it would be alone."""
+        executor = self._heard(claim.colonyname, claim.executor, now)
+        return await self._write(_add_and_claim, process, attributes, claim, executor, now)
+
+    def _heard(self, colonyname: str, executor: Row, now: int) -> Row:
+        """The executor row may come from the membership cache, its lastheardfromtime as old as the cache entry:
+        remember here when this server last marked the executor alive, so that it is marked once a second."""
         marks: dict[tuple[str, str], int] = self.__dict__.setdefault("_alive_marks", {})
         key = (colonyname, executor["name"])
         heard = max(executor.get("lastheardfromtime") or 0, marks.get(key, 0))
@@ -76,8 +92,7 @@ class ProcessStore(StoreBase):
             if len(marks) >= 10_000:
                 marks.clear()
             marks[key] = now
-        executor = {**executor, "lastheardfromtime": heard}
-        return await self._write(_assign_process, colonyname, executor, executorid, cpu, mem, now, nonce)
+        return {**executor, "lastheardfromtime": heard}
 
     async def get_claimed_by_nonce(self, executorid: str, nonce: str) -> Row | None:
         """The process an assign request with this nonce claimed for this executor, if it still runs."""
@@ -166,6 +181,30 @@ def _assign_process(
         update_graph_state(tx, row["processgraphid"], now)
     row["_attributes"] = attributes
     return row
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """What a parked long-poll's claim needs, for a submit that claims on its behalf."""
+
+    colonyname: str
+    executor: Row
+    executorid: str
+    cpu: int
+    mem: int
+    nonce: str
+
+
+def _add_and_claim(
+    tx: Tx, process: Row, attributes: list[Row], claim: Claim, executor: Row, now: int
+) -> tuple[Row, Row | None]:
+    row = insert_process(tx, process, attributes)
+    try:
+        claimed = _assign_process(tx, claim.colonyname, executor, claim.executorid, claim.cpu, claim.mem, now,
+                                  claim.nonce)  # fmt: skip
+    except Forbidden:  # the waiter's executor was removed or rejected: its own next claim says so
+        return row, None
+    return row, (None if claimed is PAUSED else claimed)
 
 
 def _close_process(

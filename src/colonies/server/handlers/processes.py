@@ -9,7 +9,8 @@ from typing import Any
 from ... import messages as m
 from ...exceptions import BadRequest, Conflict, Forbidden, NotFound, RequestTimeout, Unavailable
 from ...models import parse_cpu, parse_memory
-from ...storage.processes import PAUSED
+from ...storage.core import request_nonce
+from ...storage.processes import PAUSED, Claim
 from ...types import NOTSET, ProcessState
 from ..auth import require_colony_owner, require_executor, require_member
 from ..context import Context
@@ -25,9 +26,49 @@ async def submit_func_spec(ctx: Context, msg: m.SubmitFuncSpecMsg) -> Any:
     """submitfuncspecmsg — approved member of the spec's colony."""
     member = await require_member(ctx, msg.spec.conditions.colonyname)
     row, attrs = new_process(msg.spec, ctx.caller, member["name"], ctx.now())
-    row = await ctx.storage.add_process(row, attrs)
-    ctx.events.publish((row,))
-    return process_view(row)
+    waiter = ctx.events.reserve(row)
+    if waiter is None:
+        row = await ctx.storage.add_process(row, attrs)
+        ctx.events.publish((row,))
+        return process_view(row)
+    return process_view(await _submit_handing(ctx, row, attrs, waiter))
+
+
+async def _submit_handing(
+    ctx: Context, row: dict[str, Any], attrs: list[Any], waiter: Waiter
+) -> dict[str, Any]:
+    """Submit with the hand-off to a parked long-poll (see ``Waiter``): one transaction instead of two, and no
+    wake-up between them. Whatever happens, the waiter's offer is resolved and nothing claimed is left orphaned."""
+    job = asyncio.ensure_future(ctx.storage.add_process_handing(row, attrs, waiter.claim, ctx.now()))
+    try:
+        try:
+            row, claimed = await asyncio.shield(job)
+        except asyncio.CancelledError:
+            row, claimed = await job  # the submit commits anyway: hand over what it claimed, then stop
+            await _hand_over(ctx, waiter, row, claimed)
+            raise
+    except BaseException:
+        waiter.give(None)  # the waiter claims for itself
+        raise
+    await _hand_over(ctx, waiter, row, claimed)
+    return row
+
+
+async def _hand_over(ctx: Context, waiter: Waiter, row: dict[str, Any], claimed: dict[str, Any] | None) -> None:
+    events = ctx.events
+    if claimed is not None and claimed["processid"] == row["processid"]:
+        if waiter.give(claimed):
+            events.publish_handed(row, claimed)
+        else:  # the waiter left: the process goes back to the queue (nobody saw it running)
+            events.publish(await ctx.storage.release_process(claimed["processid"], ctx.now()))
+        return
+    events.publish((row,))
+    if claimed is not None:  # an older process of higher priority
+        events.publish((claimed,))
+        if not waiter.give(claimed):
+            events.publish(await ctx.storage.release_process(claimed["processid"], ctx.now()))
+    else:
+        waiter.give(None)
 
 
 async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
@@ -51,8 +92,10 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
         return process_view(row)
     deadline = time.monotonic() + check_wait(msg.timeout, ctx.settings.max_wait_timeout, "Assign")
     poll = ctx.settings.assign_poll_interval
+    pending = request_nonce.get()
+    claim = Claim(msg.colonyname, executor, ctx.caller, cpu, mem, pending.nonce if pending is not None else "")
     waiter = Waiter(msg.colonyname, executor["executortype"], executor["name"],
-                    executor.get("locationname") or "", cpu, mem)  # fmt: skip
+                    executor.get("locationname") or "", cpu, mem, claim)  # fmt: skip
     events.add_waiter(waiter)
     paused = False
     try:
@@ -80,11 +123,29 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
-            try:
-                await asyncio.wait_for(waiter.event.wait(), min(remaining, poll))
+            waiter.parked = True
+            try:  # not wait_for: it returns the event and drops a cancellation that arrives as the event is set
+                async with asyncio.timeout(min(remaining, poll)):
+                    await waiter.event.wait()
             except TimeoutError:
                 pass
+            finally:
+                waiter.parked = False
+            offer = waiter.offer
+            if offer is not None:  # a submit is claiming for us: its transaction decides
+                try:
+                    handed = await asyncio.shield(offer)
+                except asyncio.CancelledError:  # the caller hung up: what the submit claimed for it goes back
+                    handed = await offer
+                    if handed is not None:
+                        events.publish(await ctx.storage.release_process(handed["processid"], ctx.now()))
+                    raise
+                if handed is not None:
+                    events.remove_waiter(waiter)
+                    events.pass_on(waiter.take_wakeups())
+                    return process_view(handed)
     finally:
+        waiter.gone = True
         events.remove_waiter(waiter)
         events.pass_on(waiter.take_wakeups())  # e.g. woken just before its caller hung up
     if paused:
