@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ..exceptions import Conflict
+from ..exceptions import ColoniesError, Conflict
 from ..types import ProcessState
 from .base import Driver, Row, Tx
 
@@ -45,9 +45,23 @@ request_nonce: ContextVar[PendingNonce | None] = ContextVar("request_nonce", def
 
 
 def _with_nonce(tx: Tx, pending: PendingNonce, fn: Any, *args: Any) -> Any:
-    if tx.run("use_nonce", caller=pending.caller, nonce=pending.nonce, expires=pending.expires) == 0:
-        raise Conflict("Replayed request refused: this nonce was already used")
-    return fn(tx, *args)
+    """Record the nonce, then run the job; a used nonce refuses the request (409) whatever the job did, since the
+    transaction then rolls back. Checked after the job so that a pipelining driver sends the nonce with the job's
+    first statement instead of waiting a round trip for it; a replay costs a job that is rolled back."""
+    inserted = tx.later("use_nonce", caller=pending.caller, nonce=pending.nonce, expires=pending.expires)
+    try:
+        result = fn(tx, *args)
+    except ColoniesError:
+        if inserted() == 0:
+            raise _replayed() from None
+        raise
+    if inserted() == 0:
+        raise _replayed()
+    return result
+
+
+def _replayed() -> Conflict:
+    return Conflict("Replayed request refused: this nonce was already used")
 
 
 class StoreBase:

@@ -74,16 +74,20 @@ class _Deadlock(StorageError):
 
 class PostgresTx:
     """Runs named queries in one transaction. The first statement that changes a membership also queues a NOTIFY
-    in the same transaction, so the other replicas hear of the change exactly when it commits."""
+    in the same transaction, so the other replicas hear of the change exactly when it commits.
 
-    __slots__ = ("conn", "queries", "driver", "touched")
+    A write job runs in pipeline mode (``pipeline``): statements whose answer is not needed yet (the BEGIN, the
+    NOTIFY, ``later``) travel with the next one that needs an answer, instead of a round trip each."""
+
+    __slots__ = ("conn", "queries", "driver", "touched", "pipeline")
 
     def __init__(self, conn: psycopg.Connection[Row], queries: dict[str, str],
-                 driver: PostgresDriver | None = None) -> None:  # fmt: skip
+                 driver: PostgresDriver | None = None, pipeline: psycopg.Pipeline | None = None) -> None:  # fmt: skip
         self.conn = conn
         self.queries = queries
         self.driver = driver
         self.touched = False
+        self.pipeline = pipeline
 
     def one(self, query: str, /, **params: Any) -> Row | None:
         return self.conn.execute(self.queries[query], params).fetchone()
@@ -92,10 +96,26 @@ class PostgresTx:
         return self.conn.execute(self.queries[query], params).fetchall()
 
     def run(self, query: str, /, **params: Any) -> int:
+        cursor = self._send(query, params)
+        if self.pipeline is not None:
+            self.pipeline.sync()  # the row count is asked for now (inside BEGIN: a sync commits nothing)
+        return cursor.rowcount
+
+    def later(self, query: str, /, **params: Any) -> Callable[[], int]:
+        cursor = self._send(query, params)
+
+        def count() -> int:
+            if cursor.pgresult is None and self.pipeline is not None:
+                self.pipeline.sync()
+            return cursor.rowcount
+
+        return count
+
+    def _send(self, query: str, params: dict[str, Any]) -> psycopg.Cursor[Row]:
         if not self.touched and self.driver is not None and query in self.driver.membership:
             self.touched = True
             self.conn.execute("SELECT pg_notify(%s, %s)", (self.driver.channel, f"{self.driver.origin} {MEMBERSHIP}"))
-        return self.conn.execute(self.queries[query], params).rowcount
+        return self.conn.execute(self.queries[query], params)
 
 
 class PostgresDriver:
@@ -259,30 +279,37 @@ class PostgresDriver:
         return await asyncio.get_running_loop().run_in_executor(self._background, self._run, fn, args, True)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        return await self._execute(fn, args)
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, False, True)
 
     async def _execute(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        """A write outside pipeline mode (the schema script: several statements in one)."""
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, False)
 
-    def _run(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
+    def _run(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool, pipelined: bool = False) -> T:
         for _ in range(DEADLOCK_RETRIES):
             try:
-                return self._run_once(fn, args, autocommit)
+                return self._run_once(fn, args, autocommit, pipelined)
             except _Deadlock:
                 # Two jobs locked rows in opposite orders (e.g. a timeout sweep across graphs against a close);
                 # PostgreSQL rolled this one back whole, so running it again is safe.
                 log.info("deadlock in %s, retrying", getattr(fn, "__name__", fn))
-        return self._run_once(fn, args, autocommit)
+        return self._run_once(fn, args, autocommit, pipelined)
 
-    def _run_once(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool) -> T:
+    def _run_once(self, fn: Callable[..., T], args: tuple[Any, ...], autocommit: bool, pipelined: bool) -> T:
         assert self._pool is not None, "driver not open"
         try:
             tx = None
             with self._pool.connection() as conn:  # commits on success, rolls back on any exception
                 if conn.autocommit != autocommit:
                     conn.autocommit = autocommit
-                tx = PostgresTx(conn, self.queries, None if autocommit else self)
-                return fn(tx, *args)
+                if not pipelined:
+                    tx = PostgresTx(conn, self.queries, None if autocommit else self)
+                    return fn(tx, *args)
+                with conn.pipeline() as pipeline:
+                    tx = PostgresTx(conn, self.queries, self, pipeline)
+                    result = fn(tx, *args)
+                    conn.execute(b"COMMIT")  # goes with the pipeline's closing sync: one round trip for both
+                return result
         except (ColoniesError, StorageError):
             raise
         except psycopg.errors.DeadlockDetected as exc:

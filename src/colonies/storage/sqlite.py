@@ -58,6 +58,10 @@ class SQLiteTx:
         except sqlite3.IntegrityError as exc:
             raise UniqueViolation(str(exc)) from None
 
+    def later(self, query: str, /, **params: Any) -> Callable[[], int]:
+        count = self.run(query, **params)  # in process: nothing to save by waiting
+        return lambda: count
+
 
 def _connect(path: str) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
