@@ -210,25 +210,24 @@ def _add_and_claim(
 def _close_process(
     tx: Tx, processid: str, executorid: str, success: bool, values: str, now: int, lease: int | None
 ) -> list[Row]:
-    locked = lock(tx, processid)
-    if locked is None:
-        raise NotFound(f"Process with id {processid} does not exist")
+    # One statement: the fencing checks are its WHERE clause (it locks the process before its graph, as ``lock``).
     # No membership read: a process assigned to the caller and running proves it. Removing or rejecting an
     # executor requeues what it runs in the same transaction, and a new key takes its processes along.
-    row = check_assigned(locked, processid, executorid, lease, ended=BadRequest)
+    closed = tx.one("close_fenced", processid=processid, executorid=executorid, now=now,
+                    lease=-1 if lease is None else lease, state=SUCCESS if success else FAILED,
+                    output=values if success and values != "[]" else "", errors="" if success else values)  # fmt: skip
+    if closed is None:  # refused: the row as it is says why
+        check_assigned(lock(tx, processid), processid, executorid, lease, ended=BadRequest)
+        raise Forbidden(f"Process {processid} is not assigned to the caller")  # changed between the two reads
+    if closed["processgraphid"]:
+        tx.one("lock_graph", processgraphid=closed["processgraphid"])
     if success:
-        output = values if values != "[]" else row["output"]
-        closed = tx.one("close_process", processid=processid, state=SUCCESS, now=now, output=output,
-                        errors=row["errors"])  # fmt: skip
-        update_function_stats(tx, row, executorid, now)
-    else:
-        closed = tx.one("close_process", processid=processid, state=FAILED, now=now, output=row["output"],
-                        errors=values)  # fmt: skip
+        update_function_stats(tx, closed, executorid, now)
     set_state(tx, processid, SUCCESS if success else FAILED)
     changed = [closed]
-    if row["processgraphid"]:
-        changed += resolve_after_close(tx, row, success, now)
-    return changed  # type: ignore[return-value]
+    if closed["processgraphid"]:
+        changed += resolve_after_close(tx, closed, success, now)
+    return changed
 
 
 def _set_output(tx: Tx, processid: str, executorid: str, out: str, lease: int | None) -> None:

@@ -70,6 +70,16 @@ UPDATE processes SET state = :state, endtime = :now, output = :output, errors = 
 WHERE processid = :processid
 RETURNING *;
 
+-- name: close_fenced
+-- A close by the process's current assignment, fencing included: no row comes back when the caller is not that
+-- assignment (``check_assigned`` then reads the row to tell why). '' keeps the column as it is; lease -1: none.
+UPDATE processes SET state = :state, endtime = :now, execdeadline = 0,
+    output = CASE WHEN :output = '' THEN output ELSE :output END,
+    errors = CASE WHEN :errors = '' THEN errors ELSE :errors END
+WHERE processid = :processid AND isassigned = 1 AND assignedexecutorid = :executorid AND state = 1
+  AND (:lease < 0 OR starttime = :lease)
+RETURNING *;
+
 -- name: cancel_active_process
 -- Guarded by state: a close that committed while the cancel waited for the row lock wins (PostgreSQL re-checks
 -- the condition on the row it waited for).
