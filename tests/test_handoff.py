@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from conftest import METRICS_AUTH, Colony, new_identity
+from conftest import Colony, new_identity
+from test_metrics import scrape, value
 
 from colonies import crypto, envelope
 from colonies.messages import SubmitFuncSpecMsg
@@ -30,15 +31,11 @@ from colonies.storage import open_store
 
 
 def handoffs(colony: Colony) -> float:
-    text = httpx.get(colony.server.url + "/metrics", timeout=10, headers=METRICS_AUTH).text
-    line = next(line for line in text.splitlines() if line.startswith("colonies_assign_handoffs_total "))
-    return float(line.split()[1])
+    return value(scrape(colony), "colonies_assign_handoffs_total")
 
 
 def waiters(colony: Colony) -> float:
-    text = httpx.get(colony.server.url + "/metrics", timeout=10, headers=METRICS_AUTH).text
-    line = next(line for line in text.splitlines() if line.startswith("colonies_assign_waiters "))
-    return float(line.split()[1])
+    return value(scrape(colony), "colonies_assign_waiters")
 
 
 def parked_assign(colony: Colony, body: bytes) -> tuple[threading.Thread, dict[str, Any]]:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+
+if TYPE_CHECKING:
+    from ..storage.processes import Claim
 
 Row = dict[str, Any]
 
@@ -30,22 +33,21 @@ class Waiter:
 
     A submit that finds a parked waiter for its process claims for it in the submit's own transaction (the
     hand-off): ``offer`` is then a future the waiter awaits instead of claiming again, resolved with the claimed
-    row (or None: the waiter claims as usual). ``claim`` holds what that claim needs; ``gone`` tells the submit
-    that the waiter left meanwhile (its caller hung up), so what was claimed for it goes back to the queue."""
+    row (or None: the waiter claims as usual). ``claim`` is what that claim needs (and what the waiter is: the
+    fields below are read from it, for ``accepts``); ``gone`` tells the submit that the waiter left meanwhile (its
+    caller hung up), so what was claimed for it goes back to the queue."""
 
     __slots__ = ("colonyname", "executortype", "executorname", "locationname", "cpu", "mem", "event", "woken_for",
                  "claim", "parked", "offer", "gone")  # fmt: skip
 
-    def __init__(
-        self, colonyname: str, executortype: str, executorname: str, locationname: str, cpu: int, mem: int,
-        claim: Any = None,
-    ) -> None:
-        self.colonyname = colonyname
-        self.executortype = executortype
-        self.executorname = executorname
-        self.locationname = locationname.lower()
-        self.cpu = cpu
-        self.mem = mem
+    def __init__(self, claim: Claim) -> None:
+        executor = claim.executor
+        self.colonyname = claim.colonyname
+        self.executortype: str = executor["executortype"]
+        self.executorname: str = executor["name"]
+        self.locationname = (executor.get("locationname") or "").lower()
+        self.cpu = claim.cpu
+        self.mem = claim.mem
         self.event = asyncio.Event()
         #: Processes this waiter was woken for; handed on if it ends up taking something else.
         self.woken_for: list[Row] = []
@@ -168,8 +170,7 @@ class EventBus:
         if not waiters:
             return None
         for i, waiter in enumerate(waiters):
-            if (waiter.parked and waiter.claim is not None and waiter.offer is None and not waiter.event.is_set()
-                    and waiter.accepts(row)):  # fmt: skip
+            if waiter.parked and waiter.offer is None and not waiter.event.is_set() and waiter.accepts(row):
                 waiters.append(waiters.pop(i))
                 waiter.offer = asyncio.get_running_loop().create_future()
                 waiter.event.set()

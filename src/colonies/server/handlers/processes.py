@@ -60,13 +60,13 @@ async def _hand_over(ctx: Context, waiter: Waiter, row: dict[str, Any], claimed:
         if waiter.give(claimed):
             events.publish_handed(row, claimed)
         else:  # the waiter left: the process goes back to the queue (nobody saw it running)
-            events.publish(await ctx.storage.release_process(claimed["processid"], ctx.now()))
+            await _release(ctx, claimed["processid"])
         return
     events.publish((row,))
     if claimed is not None:  # an older process of higher priority
         events.publish((claimed,))
         if not waiter.give(claimed):
-            events.publish(await ctx.storage.release_process(claimed["processid"], ctx.now()))
+            await _release(ctx, claimed["processid"])
     else:
         waiter.give(None)
 
@@ -94,8 +94,7 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
     poll = ctx.settings.assign_poll_interval
     pending = request_nonce.get()
     claim = Claim(msg.colonyname, executor, ctx.caller, cpu, mem, pending.nonce if pending is not None else "")
-    waiter = Waiter(msg.colonyname, executor["executortype"], executor["name"],
-                    executor.get("locationname") or "", cpu, mem, claim)  # fmt: skip
+    waiter = Waiter(claim)
     events.add_waiter(waiter)
     paused = False
     try:
@@ -138,12 +137,10 @@ async def assign_process(ctx: Context, msg: m.AssignProcessMsg) -> Any:
                 except asyncio.CancelledError:  # the caller hung up: what the submit claimed for it goes back
                     handed = await offer
                     if handed is not None:
-                        events.publish(await ctx.storage.release_process(handed["processid"], ctx.now()))
+                        await _release(ctx, handed["processid"])
                     raise
                 if handed is not None:
-                    events.remove_waiter(waiter)
-                    events.pass_on(waiter.take_wakeups())
-                    return process_view(handed)
+                    return process_view(handed)  # (the finally below lets the waiter go)
     finally:
         waiter.gone = True
         events.remove_waiter(waiter)
@@ -172,13 +169,18 @@ async def _claim(ctx: Context, executor: dict[str, Any], cpu: int, mem: int) -> 
     except asyncio.CancelledError:
         row = await claim
         if row is not None and row is not PAUSED:
-            ctx.events.publish(await ctx.storage.release_process(row["processid"], ctx.now()))
+            await _release(ctx, row["processid"])
         raise
     if row is PAUSED:
         raise Unavailable("No processes available: colony assignments are paused")
     if row is not None:
         ctx.events.publish((row,))
     return row
+
+
+async def _release(ctx: Context, processid: str) -> None:
+    """Put a process claimed for a caller that went away back in the queue, and say so."""
+    ctx.events.publish(await ctx.storage.release_process(processid, ctx.now()))
 
 
 async def get_process(ctx: Context, msg: m.ProcessIDMsg) -> Any:
