@@ -107,7 +107,8 @@ async def cron_loop(state: ServerState) -> None:
         except Exception:
             log.exception("cron pass failed")
         try:
-            await asyncio.wait_for(wakeup.wait(), delay)
+            async with asyncio.timeout(delay):
+                await wakeup.wait()
         except TimeoutError:
             pass
         wakeup.clear()

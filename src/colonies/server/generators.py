@@ -86,7 +86,8 @@ async def generator_loop(state: ServerState) -> None:
         except Exception:
             log.exception("generator pass failed")
         try:
-            await asyncio.wait_for(wakeup.wait(), period)
+            async with asyncio.timeout(period):
+                await wakeup.wait()
         except TimeoutError:
             pass
         wakeup.clear()

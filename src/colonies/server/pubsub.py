@@ -170,7 +170,8 @@ class PubSubEndpoint:
                 if remaining <= 0:
                     raise TimeoutError
                 try:
-                    event = await asyncio.wait_for(sub.queue.get(), min(remaining, MEMBERSHIP_RECHECK))
+                    async with asyncio.timeout(min(remaining, MEMBERSHIP_RECHECK)):
+                        event = await sub.queue.get()
                 except TimeoutError:
                     await require_member(ctx, sub.colonyname)  # removed meanwhile: the subscription ends
                     continue
@@ -205,7 +206,8 @@ class PubSubEndpoint:
             if remaining <= 0:
                 raise TimeoutError
             try:
-                first = await asyncio.wait_for(sub.queue.get(), min(remaining, MEMBERSHIP_RECHECK))
+                async with asyncio.timeout(min(remaining, MEMBERSHIP_RECHECK)):
+                    first = await sub.queue.get()
             except TimeoutError:
                 await require_member_or_owner(ctx, sub.colonyname)
                 continue

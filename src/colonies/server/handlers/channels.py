@@ -100,7 +100,8 @@ async def stream_channel(
                 break
             if not rows:
                 try:
-                    await asyncio.wait_for(watch.event.wait(), min(remaining, RECHECK))
+                    async with asyncio.timeout(min(remaining, RECHECK)):
+                        await watch.event.wait()
                 except TimeoutError:
                     pass
         await send(envelope.reply("subscribechannelmsg", []))
