@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
@@ -13,7 +12,7 @@ import typer
 from ..crypto import id_from_prvkey
 from ..settings import DEV_COLONY_NAME, DEV_COLONY_PRVKEY, DEV_PRVKEY, DEV_SERVER_PRVKEY, Settings
 from .context import CLIError
-from .server import serve
+from .server import run_server, serve
 
 WELL_KNOWN_FLAG = "--insecure-well-known-keys"
 WELL_KNOWN_WARNING = ("WARNING: serving with the well-known public development keys: anyone who can reach this port, "
@@ -120,4 +119,4 @@ def dev(
         sys.stdout.flush()
         typer.echo(f"# listening on http://127.0.0.1:{settings.port} (Ctrl-C to stop)", err=True)
 
-    asyncio.run(serve(settings, setup, started))
+    run_server(serve(settings, setup, started))

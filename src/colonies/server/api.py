@@ -212,19 +212,31 @@ class APIEndpoint:
         self.state = state
         self.origins = OriginPolicy(state.settings.cors_origins, state.settings.host)
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        headers = scope.get("headers", ())
+    def screen(self, headers: Any) -> tuple[str, tuple[int, str] | None]:
+        """(the origin to grant CORS to or "", (status, message) of a refusal or None) for a POST's headers: what
+        a browser could forge, and a declared body over the size limit. Shared by both ways into ``dispatch``."""
         origin = header(headers, b"origin")
         cors = origin if origin and self.origins.configured(origin) else ""
+        refused = self._refuse_browser(headers, origin)
+        if refused is None:
+            limit = self.state.settings.max_body_bytes
+            declared = header(headers, b"content-length")
+            if declared.isdigit() and int(declared) > limit:
+                refused = 413, f"Request body exceeds the limit of {limit} bytes"
+        return cors, refused
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        headers = scope.get("headers", ())
         if scope["method"] == "OPTIONS":  # CORS preflight: answered with allow headers for configured origins only
-            extra = _preflight_headers(cors) if cors else []
+            origin = header(headers, b"origin")
+            extra = _preflight_headers(origin) if origin and self.origins.configured(origin) else []
             await send({"type": "http.response.start", "status": 204, "headers": extra})
             await send({"type": "http.response.body", "body": b""})
             return
+        cors, refused = self.screen(headers)
         if scope["method"] != "POST":
             await self._send(send, 405, envelope.error_reply(405, "Use POST /api"), cors)
             return
-        refused = self._refuse_browser(headers, origin)
         if refused is not None:
             status, message = refused
             await self._send(send, status, envelope.error_reply(status, message), cors)
@@ -233,13 +245,12 @@ class APIEndpoint:
         read_timeout = self.state.settings.read_timeout
         try:
             async with asyncio.timeout(read_timeout):
-                body = await self._read_body(scope, receive, limit)
+                body = await self._read_body(receive, limit)
         except PayloadTooLarge as exc:
             await self._send(send, 413, envelope.error_reply(413, exc.message), cors)
             return
         except TimeoutError:
-            message = f"Request body not received within {read_timeout:g} s"
-            await self._send(send, 408, envelope.error_reply(408, message), cors)
+            await self._send(send, 408, envelope.error_reply(408, body_timeout_message(read_timeout)), cors)
             return
         except _Disconnected:
             return
@@ -282,14 +293,7 @@ class APIEndpoint:
         return None
 
     @staticmethod
-    async def _read_body(scope: Scope, receive: Any, limit: int) -> bytes:
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    if int(value) > limit:
-                        raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes")
-                except ValueError:
-                    pass
+    async def _read_body(receive: Any, limit: int) -> bytes:
         chunks = []
         size = 0
         while True:
@@ -311,6 +315,10 @@ class APIEndpoint:
             headers += [(b"access-control-allow-origin", cors.encode("latin-1")), (b"vary", b"Origin")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def body_timeout_message(seconds: float) -> str:
+    return f"Request body not received within {seconds:g} s"
 
 
 def _preflight_headers(origin: str) -> list[tuple[bytes, bytes]]:

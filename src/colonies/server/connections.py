@@ -59,16 +59,54 @@ class ConnectionLimits:
                 del self.open[address]
 
 
-def protocol_class(header_timeout: float, limits: ConnectionLimits) -> type[asyncio.Protocol]:
+class Deadlines:
+    """One timer for every connection's header and keep-alive deadline, instead of a timer armed and cancelled
+    for each request (two per request, a tenth of the event loop's CPU per request under load). A deadline is
+    kept to within ``tick`` seconds."""
+
+    def __init__(self, tick: float) -> None:
+        self.tick = tick
+        self.watched: set[Any] = set()
+        self._handle: asyncio.TimerHandle | None = None
+
+    def watch(self, protocol: Any) -> None:
+        self.watched.add(protocol)
+        if self._handle is None:
+            self._handle = protocol.loop.call_later(self.tick, self._sweep, protocol.loop)
+
+    def forget(self, protocol: Any) -> None:
+        self.watched.discard(protocol)
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop) -> None:
+        now = loop.time()
+        for protocol in list(self.watched):
+            transport = protocol.transport
+            if transport.is_closing() or transport.get_protocol() is not protocol:  # closed, or a WebSocket now
+                self.watched.discard(protocol)
+            elif protocol.deadline and now >= protocol.deadline:
+                protocol.deadline = 0.0
+                transport.close()
+        self._handle = loop.call_later(self.tick, self._sweep, loop) if self.watched else None
+
+
+def protocol_class(header_timeout: float, limits: ConnectionLimits, api: Any = None) -> type[asyncio.Protocol]:
     """uvicorn's HTTP protocol, plus: request headers within ``header_timeout`` seconds of the connection opening
-    or of the request's first byte, and ``limits`` on open sockets (over them, a new socket is closed at once)."""
+    or of the request's first byte, ``limits`` on open sockets (over them, a new socket is closed at once), and
+    ``POST /api`` answered directly by ``api`` (an ``APIEndpoint``; see ``direct.py``) when it is given."""
+    from .direct import ApiCycle
+
+    deadlines: Deadlines | None = None
 
     class GuardedHTTPProtocol(HttpToolsProtocol):
         _address = ""
         _admitted = False
-        _header_timer: asyncio.TimerHandle | None = None
+        #: When this socket is closed unless what it waits for arrives first (0: nothing is timed now).
+        deadline = 0.0
+        #: Between requests (the keep-alive deadline runs) rather than within one.
+        _idle = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            nonlocal deadlines
             peer: Any = transport.get_extra_info("peername")
             self._address = str(peer[0]) if isinstance(peer, tuple) and peer else ""
             if not limits.admit(self._address, transport):
@@ -77,38 +115,79 @@ def protocol_class(header_timeout: float, limits: ConnectionLimits) -> type[asyn
                 return
             self._admitted = True
             super().connection_made(transport)
-            self._arm()
+            self.deadline = self.loop.time() + header_timeout
+            if deadlines is None:
+                shortest = min(header_timeout, float(self.timeout_keep_alive) or header_timeout)
+                deadlines = Deadlines(min(1.0, max(0.05, shortest / 4)))
+            deadlines.watch(self)
 
-        def _arm(self) -> None:
-            self._disarm()
-            self._header_timer = self.loop.call_later(header_timeout, self._headers_late)
-
-        def _disarm(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
-
-        def _headers_late(self) -> None:
-            self._header_timer = None
-            if not self.transport.is_closing():
-                self.transport.close()
+        def data_received(self, data: bytes) -> None:
+            if self._idle:  # the first bytes of the next request: its headers must follow in time
+                self._idle = False
+                self.deadline = self.loop.time() + header_timeout
+            super().data_received(data)
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            if self._header_timer is None:
-                self._arm()
+            if not self.deadline:  # a pipelined request, parsed while the one before is being answered
+                self.deadline = self.loop.time() + header_timeout
 
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self.deadline = 0.0
+            if api is not None and self.url == b"/api" and self.limit_concurrency is None:
+                method = self.parser.get_method()
+                if method == b"POST" and not self.parser.should_upgrade():
+                    self._start_direct()
+                    return
             super().on_headers_complete()
 
+        def _start_direct(self) -> None:
+            keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+            cycle = ApiCycle(self, api, self.headers, keep_alive, self.expect_100_continue)
+            existing = self.cycle
+            self.cycle = cycle  # type: ignore[assignment]
+            if existing is None or existing.response_complete:
+                self._run(cycle, None)
+            else:  # pipelined: answered in order, after the one before
+                self.flow.pause_reading()
+                self.pipeline.appendleft((cycle, None))  # type: ignore[arg-type]
+
+        def _run(self, cycle: Any, app: Any) -> None:
+            task = self.loop.create_task(cycle.run_asgi(app))
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
+
+        def on_body(self, body: bytes) -> None:
+            if type(self.cycle) is ApiCycle:
+                self.cycle.feed(body)
+            else:
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            if type(self.cycle) is ApiCycle:
+                self.cycle.finish()
+            else:
+                super().on_message_complete()
+
         def on_response_complete(self) -> None:
-            super().on_response_complete()  # then uvicorn's keep-alive timeout runs until the next request
+            """uvicorn's, with the keep-alive deadline in place of a timer per request."""
+            self.server_state.total_requests += 1
+            if self.transport.is_closing():
+                return
+            self.flow.resume_reading()
+            if self.pipeline:
+                cycle, app = self.pipeline.pop()
+                self._run(cycle, app)
+            else:
+                self._idle = True
+                self.deadline = self.loop.time() + self.timeout_keep_alive
 
         def connection_lost(self, exc: Exception | None) -> None:
             if not self._admitted:
                 return
-            self._disarm()
+            self.deadline = 0.0
+            if deadlines is not None:
+                deadlines.forget(self)
             limits.release(self._address, self.transport)
             super().connection_lost(exc)
 
