@@ -15,11 +15,22 @@ def now_ns() -> int:
     return time.time_ns()
 
 
+#: The last second formatted and its text (one tuple, so a thread never sees half of an update): most times in
+#: a reply, and in replies close together, fall in the same second.
+_last_second: tuple[int, str] = (-1, "")
+
+
 def format_ns(ns: int) -> str:
     if not ns:
         return ZERO_TIME
+    global _last_second
     secs, frac = divmod(ns, 1_000_000_000)
-    base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+    last = _last_second
+    if last[0] == secs:
+        base = last[1]
+    else:
+        base = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs))
+        _last_second = (secs, base)
     if frac:
         return f"{base}.{frac:09d}".rstrip("0") + "Z"
     return base + "Z"

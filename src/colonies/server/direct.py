@@ -86,8 +86,8 @@ class ApiCycle:
     # -- the request -----------------------------------------------------------------------------------------------
 
     async def run_asgi(self, app: Any = None) -> None:
-        """The name uvicorn's protocol starts a (queued) cycle with; ``app`` is not used."""
-        self.task = asyncio.current_task()
+        """The name uvicorn's protocol starts a (queued) cycle with; ``app`` is not used. The protocol sets
+        ``task`` to the task running it."""
         try:
             answer = await self._answer()
         except asyncio.CancelledError:

@@ -176,15 +176,23 @@ class SQLiteDriver:
     def _run_batch(self, conn: sqlite3.Connection, tx: SQLiteTx, batch: list[Any]) -> None:
         results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
         tx.touched = False
+        # A job alone in its batch needs no savepoint: if it fails, the whole transaction is rolled back. Two
+        # statements fewer, and for each one less hand-over of the GIL to and from the event loop's thread.
+        alone = len(batch) == 1
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, args, fut in batch:
-                conn.execute("SAVEPOINT job")
+                if not alone:
+                    conn.execute("SAVEPOINT job")
                 try:
                     value = fn(tx, *args)
                 except BaseException as exc:  # noqa: BLE001 - handed to the awaiting coroutine
-                    conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
+                    if alone:
+                        if conn.in_transaction:
+                            conn.execute("ROLLBACK")
+                    else:
+                        conn.execute("ROLLBACK TO job")
+                        conn.execute("RELEASE job")
                     if isinstance(exc, sqlite3.IntegrityError):
                         exc = UniqueViolation(str(exc))
                     elif isinstance(exc, sqlite3.Error):
@@ -193,9 +201,11 @@ class SQLiteDriver:
                         log.exception("write job %s failed", getattr(fn, "__name__", fn))
                     results.append((fut, None, exc))
                 else:
-                    conn.execute("RELEASE job")
+                    if not alone:
+                        conn.execute("RELEASE job")
                     results.append((fut, value, None))
-            conn.execute("COMMIT")
+            if conn.in_transaction:
+                conn.execute("COMMIT")
         except sqlite3.Error as exc:
             log.error("commit failed: %s", exc)
             try:
