@@ -92,6 +92,24 @@ class Server:
         self.wait_ready()
 
 
+def connect(server: Server, timeout: float = 5) -> socket.socket:
+    """A raw TCP socket to the server, for tests that speak HTTP byte by byte."""
+    return socket.create_connection(("127.0.0.1", server.port), timeout=timeout)
+
+
+def closed_within(sock: socket.socket, seconds: float) -> bool:
+    """Whether the server closes ``sock`` within ``seconds`` (reading sees EOF or a reset)."""
+    sock.settimeout(seconds)
+    try:
+        while sock.recv(1024):
+            pass
+        return True
+    except ConnectionResetError:
+        return True
+    except TimeoutError:
+        return False
+
+
 #: Backends the suite runs on: SQLite always; PostgreSQL when COLONIES_TEST_PG_URL is set (then it must work:
 #: an unreachable database fails the run instead of skipping it).
 PG_URL = os.environ.get("COLONIES_TEST_PG_URL", "")

@@ -3,13 +3,12 @@ server's sockets; long-polls, which are requests in progress, are not cut. A ded
 
 from __future__ import annotations
 
-import socket
 import time
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Server, create_colony, expect_error, start_server
+from conftest import Server, closed_within, connect, create_colony, expect_error, start_server
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -21,23 +20,6 @@ def guarded(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Any:
     srv = start_server(str(tmp_path_factory.mktemp("guarded")), env=LIMITS, backend=backend)
     yield srv
     srv.stop()
-
-
-def closed_within(sock: socket.socket, seconds: float) -> bool:
-    """Whether the server closes ``sock`` within ``seconds`` (reading sees EOF or a reset)."""
-    sock.settimeout(seconds)
-    try:
-        while sock.recv(1024):
-            pass
-        return True
-    except ConnectionResetError:
-        return True
-    except TimeoutError:
-        return False
-
-
-def connect(server: Server) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", server.port), timeout=5)
 
 
 def test_a_silent_socket_is_closed(guarded: Server) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Colony, Server, create_colony, start_server
+from conftest import Colony, Server, closed_within, connect, create_colony, start_server
 
 from colonies.envelope import build_request
 
@@ -27,10 +27,6 @@ def small(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Any:
     srv = start_server(str(tmp_path_factory.mktemp("direct")), env=env, backend=backend)
     yield srv
     srv.stop()
-
-
-def connect(server: Server) -> socket.socket:
-    return socket.create_connection(("127.0.0.1", server.port), timeout=10)
 
 
 def head(body: bytes, path: bytes = b"/api", extra: bytes = b"", version: bytes = b"1.1") -> bytes:
@@ -63,17 +59,6 @@ class Reader:
         body, self.buf = self.buf[:length], self.buf[length:]
         return status, headers, body
 
-    def closed_within(self, seconds: float) -> bool:
-        self.sock.settimeout(seconds)
-        try:
-            while self._fill():
-                pass
-            return True
-        except ConnectionResetError:
-            return True
-        except TimeoutError:
-            return False
-
 
 def payload(body: bytes) -> Any:
     return orjson.loads(base64.b64decode(orjson.loads(body)["payload"]))
@@ -87,7 +72,7 @@ def test_pipelined_requests_are_answered_in_order(small: Server) -> None:
     colony, other = create_colony(small), create_colony(small)
     slow = build_request("assignprocessmsg", {"colonyname": other.name, "timeout": 1}, other.executor.prvkey)
     bodies = [slow] + [submit_body(colony, f"pipelined-{i}") for i in range(4)]
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(b"".join(head(b) + b for b in bodies))  # five requests in one write, the first one slow
         reader = Reader(sock)
         status, _, body = reader.response()
@@ -108,7 +93,7 @@ def test_a_chunked_body_is_read_whole(small: Server) -> None:
     framed = b"".join(b"%x\r\n" % len(c) + c + b"\r\n" for c in chunks) + b"0\r\n\r\n"
     request = (b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                b"Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(request)
         for piece in framed[:50], framed[50:]:  # the body arrives after the headers were handled
             time.sleep(0.1)
@@ -121,7 +106,7 @@ def test_a_chunked_body_is_read_whole(small: Server) -> None:
 def test_expect_100_continue_is_honoured(small: Server) -> None:
     colony = create_colony(small)
     body = submit_body(colony, "continued")
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(head(body, extra=b"Expect: 100-continue\r\n"))
         reader = Reader(sock)
         status, _, _ = reader.response()
@@ -135,18 +120,18 @@ def test_expect_100_continue_is_honoured(small: Server) -> None:
 def test_http_1_0_is_answered_and_closed(small: Server) -> None:
     colony = create_colony(small)
     body = submit_body(colony, "old-http")
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(head(body, version=b"1.0") + body)
         reader = Reader(sock)
         status, headers, reply = reader.response()
         assert status == 200, reply
         assert headers.get(b"connection") == b"close"
-        assert reader.closed_within(3)
+        assert closed_within(sock, 3)
 
 
 def test_keep_alive_serves_many_then_the_idle_socket_is_closed(small: Server) -> None:
     colony = create_colony(small)
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         reader = Reader(sock)
         for i in range(3):
             body = submit_body(colony, f"kept-{i}")
@@ -155,12 +140,12 @@ def test_keep_alive_serves_many_then_the_idle_socket_is_closed(small: Server) ->
             assert status == 200, reply
             assert b"connection" not in headers
         started = time.monotonic()
-        assert reader.closed_within(5)  # COLONIES_IDLE_TIMEOUT=1
+        assert closed_within(sock, 5)  # COLONIES_IDLE_TIMEOUT=1
         assert time.monotonic() - started < 4
 
 
 def test_a_declared_body_over_the_limit_is_refused_at_once(small: Server) -> None:
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(head(b"x" * (64 * 1024 + 1))[:-2] + b"\r\n")  # headers only: the body is never sent
         status, _, reply = Reader(sock).response()
     assert status == 413
@@ -171,7 +156,7 @@ def test_an_undeclared_body_over_the_limit_is_refused(small: Server) -> None:
     request = (b"POST /api HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
                b"Transfer-Encoding: chunked\r\n\r\n")  # fmt: skip
     chunk = b"x" * 16384
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(request)
         try:
             for _ in range(5):  # 80 KiB, over the 64 KiB limit
@@ -184,7 +169,7 @@ def test_an_undeclared_body_over_the_limit_is_refused(small: Server) -> None:
 
 def test_the_asgi_path_gives_the_same_answers(small: Server) -> None:
     colony = create_colony(small)
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         reader = Reader(sock)
         answers = []
         for path in (b"/api", b"/api?via=asgi"):
@@ -204,7 +189,7 @@ def test_the_asgi_path_gives_the_same_answers(small: Server) -> None:
 def test_a_browser_page_is_refused_on_the_direct_path_too(small: Server) -> None:
     colony = create_colony(small)
     body = submit_body(colony, "from-a-page")
-    with connect(small) as sock:
+    with connect(small, 10) as sock:
         sock.sendall(head(body, extra=b"Origin: http://evil.example\r\n") + body)
         status, headers, _ = Reader(sock).response()
     assert status == 403

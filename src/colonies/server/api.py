@@ -212,11 +212,15 @@ class APIEndpoint:
         self.state = state
         self.origins = OriginPolicy(state.settings.cors_origins, state.settings.host)
 
+    def cors_origin(self, origin: str) -> str:
+        """The origin to grant CORS to: the request's own, when the operator configured it; else ""."""
+        return origin if origin and self.origins.configured(origin) else ""
+
     def screen(self, headers: Any) -> tuple[str, tuple[int, str] | None]:
         """(the origin to grant CORS to or "", (status, message) of a refusal or None) for a POST's headers: what
         a browser could forge, and a declared body over the size limit. Shared by both ways into ``dispatch``."""
         origin = header(headers, b"origin")
-        cors = origin if origin and self.origins.configured(origin) else ""
+        cors = self.cors_origin(origin)
         refused = self._refuse_browser(headers, origin)
         if refused is None:
             limit = self.state.settings.max_body_bytes
@@ -228,8 +232,8 @@ class APIEndpoint:
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         headers = scope.get("headers", ())
         if scope["method"] == "OPTIONS":  # CORS preflight: answered with allow headers for configured origins only
-            origin = header(headers, b"origin")
-            extra = _preflight_headers(origin) if origin and self.origins.configured(origin) else []
+            cors = self.cors_origin(header(headers, b"origin"))
+            extra = _preflight_headers(cors) if cors else []
             await send({"type": "http.response.start", "status": 204, "headers": extra})
             await send({"type": "http.response.body", "body": b""})
             return

@@ -154,7 +154,7 @@ def protocol_class(header_timeout: float, limits: ConnectionLimits, api: Any = N
 
         def _run(self, cycle: Any, app: Any) -> None:
             task = self.loop.create_task(cycle.run_asgi(app))
-            if app is None:  # ours: a long-poll is cancelled through its task when the client goes
+            if type(cycle) is ApiCycle:  # a long-poll is cancelled through its task when the client goes
                 cycle.task = task
             task.add_done_callback(self.tasks.discard)
             self.tasks.add(task)
