@@ -226,7 +226,7 @@ class APIEndpoint:
             limit = self.state.settings.max_body_bytes
             declared = header(headers, b"content-length")
             if declared.isdigit() and int(declared) > limit:
-                refused = 413, f"Request body exceeds the limit of {limit} bytes"
+                refused = 413, body_limit_message(limit)
         return cors, refused
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -258,7 +258,7 @@ class APIEndpoint:
             return
         except _Disconnected:
             return
-        if b"assignprocessmsg" not in body:
+        if not is_long_poll(body):
             status, reply = await dispatch(self.state, body)
             await self._send(send, status, reply, cors)
             return
@@ -307,7 +307,7 @@ class APIEndpoint:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
-                raise PayloadTooLarge(f"Request body exceeds the limit of {limit} bytes")
+                raise PayloadTooLarge(body_limit_message(limit))
             chunks.append(chunk)
             if not message.get("more_body"):
                 return b"".join(chunks)
@@ -319,6 +319,15 @@ class APIEndpoint:
             headers += [(b"access-control-allow-origin", cors.encode("latin-1")), (b"vary", b"Origin")]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def is_long_poll(body: bytes) -> bool:
+    """An assign request (found at memchr speed, before parsing): abandoned when its client goes away."""
+    return b"assignprocessmsg" in body
+
+
+def body_limit_message(limit: int) -> str:
+    return f"Request body exceeds the limit of {limit} bytes"
 
 
 def body_timeout_message(seconds: float) -> str:

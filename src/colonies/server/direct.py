@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from .. import envelope
-from .api import APIEndpoint, body_timeout_message, dispatch
+from .api import APIEndpoint, body_limit_message, body_timeout_message, dispatch, is_long_poll
 
 log = logging.getLogger(__name__)
 
@@ -126,10 +126,10 @@ class ApiCycle:
             return None
         if self.too_large:
             limit = endpoint.state.settings.max_body_bytes
-            return 413, envelope.error_reply(413, f"Request body exceeds the limit of {limit} bytes")
+            return 413, envelope.error_reply(413, body_limit_message(limit))
         body = self.chunks[0] if len(self.chunks) == 1 else b"".join(self.chunks)
         self.chunks = []
-        self.cancellable = b"assignprocessmsg" in body
+        self.cancellable = is_long_poll(body)
         try:
             return await dispatch(endpoint.state, body)
         finally:
