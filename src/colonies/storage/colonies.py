@@ -76,7 +76,7 @@ class ColonyStore(StoreBase):
         await self._write(lambda tx: tx.run("set_colony_id", name=name, colonyid=colonyid))
 
     async def remove_colony(self, name: str) -> None:
-        await self._write(_remove_colony, name)
+        await self._write(_remove_colony, name, long=True)
 
     async def get_member(self, colonyname: str, identity: str) -> Row | None:
         """The executor (preferred) or user with this id in the colony, as ``{"kind", "name", ...}``.

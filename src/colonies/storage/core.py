@@ -28,6 +28,9 @@ loads = orjson.loads
 
 WAITING, RUNNING, SUCCESS, FAILED, CANCELLED = (int(s) for s in ProcessState)
 
+#: A job that inserts more processes than this (a big workflow) is a long job (see ``Driver.write``).
+LONG_JOB_ROWS = 256
+
 
 @dataclass(slots=True)
 class PendingNonce:
@@ -70,14 +73,15 @@ class StoreBase:
     def __init__(self, driver: Driver) -> None:
         self.driver = driver
 
-    async def _write(self, fn: Any, *args: Any) -> Any:
+    async def _write(self, fn: Any, *args: Any, long: bool = False) -> Any:
         """Run a write job; the first write of a request that carried a nonce also records the nonce, in the same
-        transaction, so the effect and the nonce commit (or roll back) together and a replay finds it."""
+        transaction, so the effect and the nonce commit (or roll back) together and a replay finds it. ``long``:
+        the job may take seconds (it removes many rows), see :meth:`Driver.write`."""
         pending = request_nonce.get()
         if pending is None or pending.used:
-            return await self.driver.write(fn, *args)
+            return await self.driver.write(fn, *args, long=long)
         pending.used = True  # shared with tasks the request spawned (they copy the context, not the object)
-        return await self.driver.write(_with_nonce, pending, fn, *args)
+        return await self.driver.write(_with_nonce, pending, fn, *args, long=long)
 
     async def use_nonce(self, pending: PendingNonce) -> None:
         """Record a nonce on its own (a /pubsub subscription writes nothing else); 409 if already used."""
@@ -85,7 +89,7 @@ class StoreBase:
 
     async def purge_nonces(self, now: int) -> int:
         """Forget nonces past the replay window (their requests are refused as stale anyway)."""
-        return await self.driver.write(lambda tx: tx.run("purge_nonces", now=now))
+        return await self.driver.write(lambda tx: tx.run("purge_nonces", now=now), long=True)
 
     async def close(self) -> None:
         await self.driver.close()

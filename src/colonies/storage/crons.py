@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..exceptions import BadRequest
 from .base import Row, Tx, UniqueViolation
-from .core import StoreBase
+from .core import LONG_JOB_ROWS, StoreBase
 from .workflows import insert_graph
 
 
@@ -40,7 +40,8 @@ class CronStore(StoreBase):
         self, cron: Row, graph: Row, processes: list[Row], attributes: list[Row], nextrun: int, now: int, reason: str
     ) -> bool:
         """Start the cron's workflow unless another firing (a replica, a ``runcronmsg``) got there first."""
-        return await self._write(_fire_cron, cron, graph, processes, attributes, nextrun, now, reason)
+        return await self._write(_fire_cron, cron, graph, processes, attributes, nextrun, now, reason,
+                                 long=len(processes) > LONG_JOB_ROWS)  # fmt: skip
 
     async def hold_cron(self, cron: Row, reason: str, now: int) -> None:
         """Note why a due run waits (shown by ``getcronrunsmsg``); its nextrun stays, so it fires when released."""

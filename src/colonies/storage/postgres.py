@@ -278,7 +278,7 @@ class PostgresDriver:
         """A read that may scan many rows (statistics, metrics), on the background threads."""
         return await asyncio.get_running_loop().run_in_executor(self._background, self._run, fn, args, True)
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+    async def write(self, fn: Callable[..., T], *args: Any, long: bool = False) -> T:  # every job is on a thread
         return await asyncio.get_running_loop().run_in_executor(self._threads, self._run, fn, args, False, True)
 
     async def _execute(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:

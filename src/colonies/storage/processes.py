@@ -127,7 +127,7 @@ class ProcessStore(StoreBase):
         await self._write(_remove_process, processid)
 
     async def remove_all_processes(self, colonyname: str, state: int) -> None:
-        await self._write(_remove_all_processes, colonyname, state)
+        await self._write(_remove_all_processes, colonyname, state, long=True)
 
     async def expire_processes(self, now: int) -> list[Row]:
         """Requeue or fail running processes past maxexectime; fail waiting ones past maxwaittime."""

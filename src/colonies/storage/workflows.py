@@ -6,7 +6,7 @@ from .. import dag
 from ..exceptions import BadRequest, NotFound
 from .base import Row, Tx
 from .channels import remove_orphan_channels
-from .core import CANCELLED, FAILED, RUNNING, SUCCESS, WAITING, StoreBase, dumps, loads
+from .core import CANCELLED, FAILED, LONG_JOB_ROWS, RUNNING, SUCCESS, WAITING, StoreBase, dumps, loads
 from .shared import check_assigned, insert_process, lock, set_state
 
 
@@ -14,7 +14,7 @@ class WorkflowStore(StoreBase):
     """The workflows operations of the store."""
 
     async def add_graph(self, graph: Row, processes: list[Row], attributes: list[Row]) -> Row:
-        return await self._write(insert_graph, graph, processes, attributes)
+        return await self._write(insert_graph, graph, processes, attributes, long=len(processes) > LONG_JOB_ROWS)
 
     async def get_graph(self, processgraphid: str) -> tuple[Row, list[Row]] | None:
         """The graph row and its processes (without attributes)."""
@@ -26,13 +26,13 @@ class WorkflowStore(StoreBase):
         return await self.driver.read(_get_graphs, colonyname, state, count, offset)
 
     async def remove_graph(self, processgraphid: str) -> None:
-        await self._write(_remove_graph, processgraphid)
+        await self._write(_remove_graph, processgraphid, long=True)
 
     async def remove_all_graphs(self, colonyname: str, state: int) -> None:
-        await self._write(_remove_all_graphs, colonyname, state)
+        await self._write(_remove_all_graphs, colonyname, state, long=True)
 
     async def cancel_graph(self, processgraphid: str, now: int) -> list[Row]:
-        return await self._write(_cancel_graph, processgraphid, now)
+        return await self._write(_cancel_graph, processgraphid, now, long=True)
 
     async def add_child(
         self, parentid: str, childid: str, insert: bool, executorid: str, process: Row, attributes: list[Row],
