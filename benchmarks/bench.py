@@ -415,10 +415,11 @@ class Target:
     proc: subprocess.Popen[bytes] | None = None  # set when the benchmark started the server itself
     tmpdir: str | None = None
     db: str = ""
+    known_pid: int | None = None  # a running server's process, given with --server-pid
 
     @property
     def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
+        return self.proc.pid if self.proc else self.known_pid
 
 
 def free_port() -> int:
@@ -1217,6 +1218,7 @@ def add_server_args(p: argparse.ArgumentParser, verb: str) -> None:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_server_args(p, "benchmark")
+    p.add_argument("--server-pid", type=int, help="the running server's process id (with --host): its CPU is measured")
     p.add_argument("--quick", action="store_true", help="small counts for a smoke run")
     p.add_argument("--runs", type=int, default=1, help="repeat each metric N times and report the median")
     p.add_argument("--only", help=f"comma-separated subset of: {', '.join(METRICS)}")
@@ -1302,7 +1304,7 @@ def main(argv: list[str] | None = None) -> int:
             flush=True,
         )
     if opts.host:
-        target = Target(opts.host, opts.port, opts.server_prvkey)
+        target = Target(opts.host, opts.port, opts.server_prvkey, known_pid=opts.server_pid)
         print(f"server: {opts.host}:{opts.port} (already running)", flush=True)
     else:
         target = start_server(opts.db)

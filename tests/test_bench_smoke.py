@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import PG_URL, drop_database, fresh_database
+from conftest import PG_URL, drop_database, free_port, fresh_database
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench.py"
 
@@ -50,6 +51,30 @@ def test_bench_replicas_refuses_sqlite() -> None:
     )
     assert result.returncode != 0
     assert "PostgreSQL" in result.stderr
+
+
+def test_bench_measures_a_running_server_given_its_pid(tmp_path: Path) -> None:
+    """The floor server (only the work a submit needs) under ``bench.py --host --server-pid``: the submits are
+    stored, and the server's CPU per submit is reported."""
+    port = free_port()
+    floor = subprocess.Popen(
+        [sys.executable, str(BENCH.parent / "floor.py"), "--port", str(port), "--db", str(tmp_path / "f.db")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert floor.stdout is not None and "floor server on" in floor.stdout.readline()
+        lines = run_bench("--host", "127.0.0.1", "--port", str(port), "--server-prvkey", "11" * 32,
+                          "--server-pid", str(floor.pid), "--only", "submit")  # fmt: skip
+    finally:
+        floor.terminate()
+        floor.wait(timeout=10)
+    submit = lines[0]
+    assert submit["metric"] == "submit" and submit["server_ms_per_op"] > 0
+    conn = sqlite3.connect(tmp_path / "f.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM processes").fetchone()[0] == submit["params"]["processes"]
+    finally:
+        conn.close()
 
 
 @pytest.mark.skipif(not PG_URL, reason="COLONIES_TEST_PG_URL is not set")
