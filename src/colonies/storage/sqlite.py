@@ -124,7 +124,7 @@ class SQLiteDriver:
         self._syncer: threading.Thread | None = None
         self._checkpointer: threading.Thread | None = None
         self._written = threading.Event()  # something was committed since the last checkpoint
-        self._closing = False
+        self._closing = threading.Event()
 
     async def open(self) -> None:
         if self.path not in ("", ":memory:"):
@@ -160,7 +160,7 @@ class SQLiteDriver:
             return
         while self._pending or self._flush_scheduled or self._syncing or self._long_running:
             await asyncio.sleep(0.005)  # the last writes are answered (and on disk) first
-        self._closing = True
+        self._closing.set()
         self._sync_requests.put(None)
         self._written.set()
         for thread in (self._syncer, self._checkpointer):
@@ -307,14 +307,15 @@ class SQLiteDriver:
         try:
             while True:
                 self._written.wait()
-                if self._closing:
+                if self._closing.is_set():
                     return
                 self._written.clear()
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as exc:
                     log.warning("checkpoint failed: %s", exc)
-                time.sleep(self.checkpoint_interval)
+                if self._closing.wait(self.checkpoint_interval):
+                    return
         finally:
             conn.close()
 
