@@ -275,11 +275,15 @@ class SQLiteDriver:
     def _run_long(self, job: Job) -> None:
         assert self._writer is not None and self._loop is not None
         conn = self._writer.conn
-        conn.execute("PRAGMA synchronous = FULL")  # its commit is visible only once it is on disk
         try:
+            conn.execute("PRAGMA synchronous = FULL")  # its commit is visible only once it is on disk
             outcomes, _committed = self._run_batch(self._writer, [job])
-        finally:
+        except sqlite3.Error as exc:  # the job is answered and the queue goes on, whatever failed here
+            outcomes = [(job[2], None, StorageError(f"database error: {exc}"))]
+        try:
             conn.execute("PRAGMA synchronous = OFF")
+        except sqlite3.Error as exc:  # then commits stay synced by SQLite too: slower, never less safe
+            log.error("could not set synchronous=OFF after a long job: %s", exc)
         self._call_loop(self._long_done, outcomes)
 
     def _sync(self) -> OSError | None:
