@@ -125,6 +125,8 @@ class SQLiteDriver:
         self._checkpointer: threading.Thread | None = None
         self._written = threading.Event()  # something was committed since the last checkpoint
         self._closing = threading.Event()
+        #: A checkpoint is writing the database file: an fsync now may wait for its I/O, so not on the loop.
+        self._checkpointing = False
 
     async def open(self) -> None:
         if self.path not in ("", ":memory:"):
@@ -242,7 +244,7 @@ class SQLiteDriver:
         outcomes, committed = self._run_batch(self._writer, batch)
         if committed:
             self._written.set()
-            if self._fsync_seconds <= INLINE_FSYNC:
+            if self._fsync_seconds <= INLINE_FSYNC and not self._checkpointing:
                 self._synced(outcomes, self._sync())
             else:
                 self._syncing = True
@@ -314,10 +316,13 @@ class SQLiteDriver:
                 if self._closing.is_set():
                     return
                 self._written.clear()
+                self._checkpointing = True
                 try:
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
                 except sqlite3.Error as exc:
                     log.warning("checkpoint failed: %s", exc)
+                finally:
+                    self._checkpointing = False
                 if self._closing.wait(self.checkpoint_interval):
                     return
         finally:
