@@ -36,8 +36,9 @@ WHERE colonyname = :colonyname AND state = :state
 ORDER BY prioritytime LIMIT :count OFFSET :offset;
 
 -- name: get_processes_by_start
+-- Running processes only (state 1, a literal: the partial index processes_started is then used).
 SELECT * FROM processes
-WHERE colonyname = :colonyname AND state = :state
+WHERE colonyname = :colonyname AND state = 1
   AND (:executortype = '' OR executortype = :executortype)
   AND (:initiator = '' OR initiatorname = :initiator)
   AND (:label = '' OR label = :label)
@@ -45,8 +46,10 @@ WHERE colonyname = :colonyname AND state = :state
 ORDER BY starttime LIMIT :count OFFSET :offset;
 
 -- name: get_processes_by_end
+-- Ended processes only: ``state IN (2, 3, 4)`` repeats the condition of the partial index processes_ended, so the
+-- planner may use it (SQLite and PostgreSQL match a partial index's condition to a query's term by its form).
 SELECT * FROM processes
-WHERE colonyname = :colonyname AND state = :state
+WHERE colonyname = :colonyname AND state = :state AND state IN (2, 3, 4)
   AND (:executortype = '' OR executortype = :executortype)
   AND (:initiator = '' OR initiatorname = :initiator)
   AND (:label = '' OR label = :label)

@@ -116,12 +116,18 @@ CREATE TABLE IF NOT EXISTS processes (
 CREATE INDEX IF NOT EXISTS processes_assign ON processes (colonyname, executortype, prioritytime)
     WHERE state = 0 AND isassigned = 0 AND waitforparents = 0;
 CREATE INDEX IF NOT EXISTS processes_colony_state ON processes (colonyname, state, prioritytime);
-CREATE INDEX IF NOT EXISTS processes_colony_start ON processes (colonyname, state, starttime);
-CREATE INDEX IF NOT EXISTS processes_colony_end ON processes (colonyname, state, endtime);
+-- The listings of running and of ended processes, and the running processes of an executor, each have a partial
+-- index: a submit then writes none of them, and an assign or a close one or two instead of six (indexes on every
+-- row were rewritten at each state change). Queries on them repeat the index's condition as a literal.
+DROP INDEX IF EXISTS processes_colony_start;
+DROP INDEX IF EXISTS processes_colony_end;
+DROP INDEX IF EXISTS processes_assigned;
+CREATE INDEX IF NOT EXISTS processes_started ON processes (colonyname, starttime) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS processes_ended ON processes (colonyname, state, endtime) WHERE state IN (2, 3, 4);
 CREATE INDEX IF NOT EXISTS processes_graph ON processes (processgraphid);
 CREATE INDEX IF NOT EXISTS processes_running ON processes (execdeadline) WHERE state = 1 AND maxexectime > 0;
 CREATE INDEX IF NOT EXISTS processes_waitdeadline ON processes (waitdeadline) WHERE state = 0 AND waitdeadline > 0;
-CREATE INDEX IF NOT EXISTS processes_assigned ON processes (assignedexecutorid, state);
+CREATE INDEX IF NOT EXISTS processes_running_on ON processes (assignedexecutorid, colonyname) WHERE state = 1;
 
 CREATE TABLE IF NOT EXISTS attributes (
     attributeid TEXT PRIMARY KEY,
