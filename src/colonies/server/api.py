@@ -41,7 +41,8 @@ LARGE_MESSAGES = frozenset({"submitworkflowspecmsg", "channelappendmsg"})
 def check_nonce(caller: str, nonce: str, window: int, skew: int = 30) -> PendingNonce:
     """A well-formed nonce issued within ``window`` seconds before now (and at most ``skew`` seconds after: a
     nonce from the future would otherwise stay replayable for longer than the window) → what the store records
-    (caller, nonce, forget-after ns). Refused nonces are never stored, so the store only remembers one window."""
+    (caller, nonce, the time it was issued). Refused nonces are never stored, so the store only remembers one
+    window (the leader forgets those issued before it, see ``timeouts``)."""
     found = _NONCE.match(nonce)
     if found is None:
         raise BadRequest("Invalid nonce: expected <unix time in ns>-<16 to 64 lowercase hex characters>")
@@ -52,7 +53,7 @@ def check_nonce(caller: str, nonce: str, window: int, skew: int = 30) -> Pending
         limit = f"window {window} s" if age > 0 else f"allowed clock skew {skew} s"
         raise BadRequest(f"Stale request refused: its nonce was issued {age:+.0f} s from the server's clock "
                          f"({limit}); resend it, and check the client's clock")  # fmt: skip
-    return PendingNonce(caller, nonce, now + (window + skew) * 1_000_000_000)
+    return PendingNonce(caller, nonce, issued)
 
 
 def check_audience(state: ServerState, audience: str) -> None:

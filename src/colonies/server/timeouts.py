@@ -28,7 +28,8 @@ async def timeout_loop(state: ServerState) -> None:
                 if changed:
                     state.events.publish(changed)
                 if now >= next_purge:
-                    await state.storage.purge_nonces(now)
+                    # refused as stale from here on: issued more than a window ago (a second's margin)
+                    await state.storage.purge_nonces(now - (state.settings.replay_window + 1) * 1_000_000_000)
                     next_purge = now + 60 * 1_000_000_000
         except asyncio.CancelledError:
             raise

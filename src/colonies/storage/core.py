@@ -38,7 +38,7 @@ class PendingNonce:
 
     caller: str
     nonce: str
-    expires: int  # ns; forgotten after this
+    issued: int  # ns, as the nonce says: forgotten once a window older than the replay window
     used: bool = False
 
 
@@ -51,7 +51,7 @@ def _with_nonce(tx: Tx, pending: PendingNonce, fn: Any, *args: Any) -> Any:
     """Record the nonce, then run the job; a used nonce refuses the request (409) whatever the job did, since the
     transaction then rolls back. Checked after the job so that a pipelining driver sends the nonce with the job's
     first statement instead of waiting a round trip for it; a replay costs a job that is rolled back."""
-    inserted = tx.later("use_nonce", caller=pending.caller, nonce=pending.nonce, expires=pending.expires)
+    inserted = tx.later("use_nonce", issued=pending.issued, caller=pending.caller, nonce=pending.nonce)
     try:
         result = fn(tx, *args)
     except ColoniesError:
@@ -87,9 +87,10 @@ class StoreBase:
         """Record a nonce on its own (a /pubsub subscription writes nothing else); 409 if already used."""
         await self.driver.write(_with_nonce, pending, lambda tx: None)
 
-    async def purge_nonces(self, now: int) -> int:
-        """Forget nonces past the replay window (their requests are refused as stale anyway)."""
-        return await self.driver.write(lambda tx: tx.run("purge_nonces", now=now), long=True)
+    async def purge_nonces(self, before: int) -> int:
+        """Forget nonces issued before ``before`` (ns): once past the replay window, their requests are refused
+        as stale anyway."""
+        return await self.driver.write(lambda tx: tx.run("purge_nonces", before=before), long=True)
 
     async def close(self) -> None:
         await self.driver.close()

@@ -424,4 +424,10 @@ def _migrate(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE processes ADD COLUMN assignnonce TEXT NOT NULL DEFAULT ''")
     if "location" not in {row["name"] for row in conn.execute("PRAGMA table_info(executors)")}:
         conn.execute("ALTER TABLE executors ADD COLUMN location TEXT NOT NULL DEFAULT ''")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'nonces'").fetchone():
+        # An earlier release's nonces move over (they stay refused until their window ends). In one transaction.
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO request_nonces (issued, caller, nonce) SELECT CAST(substr(nonce, 1, "
+                     "instr(nonce, '-') - 1) AS INTEGER), caller, nonce FROM nonces WHERE true ON CONFLICT DO NOTHING")
+        conn.execute("DROP TABLE nonces")
     conn.commit()

@@ -30,7 +30,7 @@ SELECT colonyname, executortype, count(*) AS n FROM processes WHERE state = 0 GR
 SELECT state, count(*) AS n FROM processgraphs WHERE (:colonyname = '' OR colonyname = :colonyname) GROUP BY state;
 
 -- name: use_nonce
-INSERT INTO nonces (caller, nonce, expires) VALUES (:caller, :nonce, :expires) ON CONFLICT DO NOTHING;
+INSERT INTO request_nonces (issued, caller, nonce) VALUES (:issued, :caller, :nonce) ON CONFLICT DO NOTHING;
 
 -- name: purge_nonces
-DELETE FROM nonces WHERE expires < :now;
+DELETE FROM request_nonces WHERE issued < :before;

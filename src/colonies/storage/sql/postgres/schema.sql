@@ -170,13 +170,25 @@ CREATE INDEX IF NOT EXISTS logs_executor ON logs (executorname, timestamp);
 CREATE INDEX IF NOT EXISTS logs_colony ON logs (colonyname, timestamp);
 
 -- Replay protection: request nonces seen within the replay window (one row per signed write that carried one).
-CREATE TABLE IF NOT EXISTS nonces (
+-- ``issued`` is the time the nonce itself carries (<ns>-<hex>), so a replay has the same key, and the key grows
+-- with time: a batch of requests appends to one page, and forgetting a window's nonces deletes the keys at the
+-- start (one structure: the earlier table, keyed by (caller, nonce) with an index on its expiry, wrote three
+-- pages per request, the random (caller, nonce) one among them).
+CREATE TABLE IF NOT EXISTS request_nonces (
+    issued BIGINT NOT NULL,
     caller TEXT NOT NULL,
     nonce TEXT NOT NULL,
-    expires BIGINT NOT NULL,
-    PRIMARY KEY (caller, nonce)
+    PRIMARY KEY (issued, caller, nonce)
 );
-CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+-- A database of an earlier release: its nonces move over (they stay refused until their window ends).
+DO $$
+BEGIN
+    IF to_regclass('nonces') IS NOT NULL THEN
+        INSERT INTO request_nonces (issued, caller, nonce)
+        SELECT CAST(split_part(nonce, '-', 1) AS BIGINT), caller, nonce FROM nonces ON CONFLICT DO NOTHING;
+        DROP TABLE nonces;
+    END IF;
+END $$;
 
 -- Databases created before pendingparents existed.
 ALTER TABLE processes ADD COLUMN IF NOT EXISTS pendingparents BIGINT NOT NULL DEFAULT -1;

@@ -168,13 +168,16 @@ CREATE INDEX IF NOT EXISTS logs_executor ON logs (executorname, timestamp);
 CREATE INDEX IF NOT EXISTS logs_colony ON logs (colonyname, timestamp);
 
 -- Replay protection: request nonces seen within the replay window (one row per signed write that carried one).
-CREATE TABLE IF NOT EXISTS nonces (
+-- ``issued`` is the time the nonce itself carries (<ns>-<hex>), so a replay has the same key, and the key grows
+-- with time: a batch of requests appends to one page, and forgetting a window's nonces deletes the keys at the
+-- start (one structure: the earlier table, keyed by (caller, nonce) with an index on its expiry, wrote three
+-- pages per request, the random (caller, nonce) one among them).
+CREATE TABLE IF NOT EXISTS request_nonces (
+    issued BIGINT NOT NULL,
     caller TEXT NOT NULL,
     nonce TEXT NOT NULL,
-    expires BIGINT NOT NULL,
-    PRIMARY KEY (caller, nonce)
-);
-CREATE INDEX IF NOT EXISTS nonces_expires ON nonces (expires);
+    PRIMARY KEY (issued, caller, nonce)
+) WITHOUT ROWID;
 
 -- crons: a workflow started on a schedule. nextrun is the next scheduled time (ns); a firing advances it with a
 -- compare-and-swap, so a tick fires once even if two replicas both think they lead. anchor fixes interval windows.
