@@ -108,3 +108,16 @@ def test_soak_quick_accounts_for_every_process() -> None:
     assert acc["processes"] > 0 and acc["closed_twice"] == 0 and acc["refusals_unexplained"] == 0
     assert acc["processes"] == acc["succeeded"] + acc["failed"] + acc["cancelled"]
     assert line["rss"]["available"] and len(line["rss"]["samples"]) >= 5
+
+
+def test_sqlcost_names_the_btrees_an_operation_writes() -> None:
+    """benchmarks/sqlcost.py on the server's own schema and statements (a small database)."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "sqlcost.py"
+    result = subprocess.run([sys.executable, str(script), "--rows", "200", "--commits", "10"],
+                            capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert sum("per page" in line for line in lines) == 3, result.stdout
+    for operation in ("submit", "assign", "close"):
+        line = next(line for line in lines if line.startswith(operation))
+        assert "request_nonces" in line and "processes" in line, line
