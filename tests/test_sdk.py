@@ -166,6 +166,12 @@ def test_server_messages(sdk: Colonies, server: Server, colony: Colony) -> None:
     assert "buildversion" in sdk.version() and sdk.get_server_info().backends[0]["type"] == "http"
     stats = sdk.get_statistics(server.prvkey)
     assert stats.colonies == stats["colonies"] >= 1 and stats.waitingprocesses >= 0
+    # The leader is whoever holds the database's leader lock; a server just started takes it at its first timeout
+    # sweep and writes it at the replica loop's next turn (a quarter of a second), not at its next heartbeat (5 s):
+    # a fast client may ask before that, not for seconds.
+    deadline = time.monotonic() + 2
+    while sdk.get_cluster(server.prvkey).leader.apiport != server.port and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert sdk.get_cluster(server.prvkey).leader.apiport == server.port
 
 

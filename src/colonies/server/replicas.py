@@ -56,9 +56,11 @@ async def replica_loop(state: ServerState) -> None:
         while True:
             if state.leader != was_leader or time.monotonic() - beaten >= HEARTBEAT:
                 try:
-                    now = time.time_ns()
-                    await state.storage.beat_replica(me, now, state.leader, now - FORGET_NS)
-                    beaten, was_leader = time.monotonic(), state.leader
+                    now, leader = time.time_ns(), state.leader
+                    await state.storage.beat_replica(me, now, leader, now - FORGET_NS)
+                    # what was written, not state.leader now: the timeout loop may have changed it meanwhile, and
+                    # that change must be written at the next turn, not a heartbeat (5 s) later
+                    beaten, was_leader = time.monotonic(), leader
                     if any(r["replicaid"] != me["replicaid"] for r in await state.storage.get_replicas(now - LIVE_NS)):
                         state.storage.saw_peers()
                 except asyncio.CancelledError:
