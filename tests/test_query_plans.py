@@ -30,11 +30,12 @@ EXPECTED = {
     "get_claimed_by_nonce": "processes_running_on",
     "get_executor_running": "processes_running_on",
     "move_running_processes": "processes_running_on",
-    "get_processes_by_priority": "processes_colony_state",
+    "get_processes_by_priority": "processes_waiting",
 }
 
 #: indexes an earlier schema had, which a server must drop when it opens such a database.
 OLD_INDEXES = {
+    "processes_colony_state": "(colonyname, state, prioritytime)",
     "processes_colony_start": "(colonyname, state, starttime)",
     "processes_colony_end": "(colonyname, state, endtime)",
     "processes_assigned": "(assignedexecutorid, state)",
@@ -99,7 +100,52 @@ def test_sqlite_database_of_an_earlier_schema_loses_the_old_indexes(tmp_path: Pa
     with sqlite3.connect(tmp_path / "c.db") as conn:
         names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert not names & set(OLD_INDEXES)
-    assert {"processes_started", "processes_ended", "processes_running_on"} <= names
+    assert {"processes_waiting", "processes_started", "processes_ended", "processes_running_on"} <= names
+
+
+def test_sqlite_counts_by_state_read_the_indexes_alone(tmp_path: Path) -> None:
+    """Statistics count every process of a colony (or the server) by state: an index-only scan per state."""
+    sqlite_schema(tmp_path / "c.db")
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        plan = sqlite_plan(conn, load_queries("sqlite")["count_processes"])
+    for index in ("processes_waiting", "processes_started", "processes_ended"):
+        assert f"COVERING INDEX {index}" in plan, plan
+
+
+@pytest.mark.parametrize("state", [0, 1, 2, 3, 4])
+def test_sqlite_history_of_any_state_searches_an_index(tmp_path: Path, state: int) -> None:
+    sqlite_schema(tmp_path / "c.db")
+    sql = load_queries("sqlite")["get_process_hist"]
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        plan = sqlite_plan(conn, sql).replace("SCAN p", "")  # the outer query over the union is no table scan
+        assert "SCAN processes" not in plan, plan
+        assert "SEARCH processes USING INDEX processes_ended" in plan, plan
+
+
+def test_history_and_counts_return_the_right_rows(tmp_path: Path) -> None:
+    """The rewritten statements against rows in every state, on the real schema (SQLite)."""
+    sqlite_schema(tmp_path / "c.db")
+    queries = load_queries("sqlite")
+    with sqlite3.connect(tmp_path / "c.db") as conn:
+        conn.row_factory = sqlite3.Row
+        rows = [(f"{c}{s}{i}", c, "t", s, 100 + i, 100 + i, "{}", "e" if s == 1 else "")
+                for c in ("c", "d") for s in range(5) for i in range(s + 1)]  # fmt: skip
+        conn.executemany(
+            "INSERT INTO processes (processid, colonyname, executortype, state, prioritytime, submissiontime, spec,"
+            " assignedexecutorid) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+        counts = {r["state"]: r["n"] for r in conn.execute(queries["count_processes"], {"colonyname": "c"})}
+        assert counts == {0: 1, 1: 2, 2: 3, 3: 4, 4: 5}
+        every = {r["state"]: r["n"] for r in conn.execute(queries["count_processes"], {"colonyname": ""})}
+        assert every == {0: 2, 1: 4, 2: 6, 3: 8, 4: 10}
+        for state in range(5):
+            hist = conn.execute(queries["get_process_hist"],
+                                {"colonyname": "c", "state": state, "since": 101, "executorid": ""}).fetchall()  # fmt: skip
+            assert [r["processid"] for r in hist] == [f"c{state}{i}" for i in range(1, state + 1)]
+        mine = conn.execute(queries["get_process_hist"],
+                            {"colonyname": "c", "state": 1, "since": 0, "executorid": "e"}).fetchall()  # fmt: skip
+        assert len(mine) == 2
 
 
 @pytest.mark.skipif(not PG_URL, reason="needs COLONIES_TEST_PG_URL (set by .ci/run)")

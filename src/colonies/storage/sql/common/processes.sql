@@ -27,8 +27,9 @@ RETURNING *;
 SELECT * FROM processes WHERE processid = :processid;
 
 -- name: get_processes_by_priority
+-- Waiting processes only (state 0, a literal: the partial index processes_waiting is then used).
 SELECT * FROM processes
-WHERE colonyname = :colonyname AND state = :state
+WHERE colonyname = :colonyname AND state = 0
   AND (:executortype = '' OR executortype = :executortype)
   AND (:initiator = '' OR initiatorname = :initiator)
   AND (:label = '' OR label = :label)
@@ -57,9 +58,16 @@ WHERE colonyname = :colonyname AND state = :state AND state IN (2, 3, 4)
 ORDER BY endtime DESC LIMIT :count OFFSET :offset;
 
 -- name: get_process_hist
-SELECT * FROM processes
-WHERE colonyname = :colonyname AND state = :state AND submissiontime >= :since
-  AND (:executorid = '' OR assignedexecutorid = :executorid)
+-- One branch per partial index (waiting, running, ended); only the branch of the asked state finds rows, and each
+-- repeats its index's condition so that the planner can use it.
+SELECT * FROM (
+    SELECT * FROM processes WHERE :state = 0 AND colonyname = :colonyname AND state = 0
+    UNION ALL
+    SELECT * FROM processes WHERE :state = 1 AND colonyname = :colonyname AND state = 1
+    UNION ALL
+    SELECT * FROM processes WHERE colonyname = :colonyname AND state = :state AND state IN (2, 3, 4)
+) AS p
+WHERE submissiontime >= :since AND (:executorid = '' OR assignedexecutorid = :executorid)
 ORDER BY submissiontime LIMIT 1000;
 
 -- name: set_process_input

@@ -21,7 +21,13 @@ SELECT 1 AS known WHERE EXISTS (SELECT 1 FROM server WHERE serverid = :id)
 SELECT count(*) AS n FROM colonies;
 
 -- name: count_processes
-SELECT state, count(*) AS n FROM processes WHERE (:colonyname = '' OR colonyname = :colonyname) GROUP BY state;
+-- A count per partial index (waiting, running, ended), each an index-only scan.
+SELECT 0 AS state, count(*) AS n FROM processes WHERE (:colonyname = '' OR colonyname = :colonyname) AND state = 0
+UNION ALL
+SELECT 1 AS state, count(*) AS n FROM processes WHERE (:colonyname = '' OR colonyname = :colonyname) AND state = 1
+UNION ALL
+SELECT state, count(*) AS n FROM processes WHERE (:colonyname = '' OR colonyname = :colonyname)
+    AND state IN (2, 3, 4) GROUP BY state;
 
 -- name: count_waiting_by_type
 SELECT colonyname, executortype, count(*) AS n FROM processes WHERE state = 0 GROUP BY colonyname, executortype;

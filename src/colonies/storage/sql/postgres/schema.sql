@@ -116,14 +116,17 @@ CREATE TABLE IF NOT EXISTS processes (
 );
 CREATE INDEX IF NOT EXISTS processes_assign ON processes (colonyname, executortype, prioritytime)
     WHERE state = 0 AND isassigned = 0 AND waitforparents = 0;
-CREATE INDEX IF NOT EXISTS processes_colony_state ON processes (colonyname, state, prioritytime);
--- The listings of running and of ended processes, and the running processes of an executor, each have a partial
--- index: a submit then writes none of them, and an assign or a close one or two instead of six (indexes on every
--- row were rewritten at each state change). Queries on them repeat the index's condition as a literal.
+-- A colony's processes are listed (and counted) by state through three partial indexes, waiting, running and
+-- ended, and an executor's running processes through a fourth: a process is in one of them at a time, so a state
+-- change moves it from one to the next (indexes on every row with the state in their key were rewritten at each
+-- change, up to six of them). Queries on them repeat the index's condition as a literal, as both planners need;
+-- ``state`` ends the waiting and running keys so that counting by state reads the indexes alone.
+DROP INDEX IF EXISTS processes_colony_state;
 DROP INDEX IF EXISTS processes_colony_start;
 DROP INDEX IF EXISTS processes_colony_end;
 DROP INDEX IF EXISTS processes_assigned;
-CREATE INDEX IF NOT EXISTS processes_started ON processes (colonyname, starttime) WHERE state = 1;
+CREATE INDEX IF NOT EXISTS processes_waiting ON processes (colonyname, prioritytime, state) WHERE state = 0;
+CREATE INDEX IF NOT EXISTS processes_started ON processes (colonyname, starttime, state) WHERE state = 1;
 CREATE INDEX IF NOT EXISTS processes_ended ON processes (colonyname, state, endtime) WHERE state IN (2, 3, 4);
 CREATE INDEX IF NOT EXISTS processes_graph ON processes (processgraphid);
 CREATE INDEX IF NOT EXISTS processes_running ON processes (execdeadline) WHERE state = 1 AND maxexectime > 0;
