@@ -40,6 +40,11 @@ MAX_BATCH = 256
 #: syncer thread and back costs more CPU and latency than it waits. A slower disk's fsyncs go to the syncer thread, so
 #: the loop goes on reading requests meanwhile.
 INLINE_FSYNC = 0.002
+#: Once the WAL holds this many bytes of frames (SQLite's own default: 1000 pages), the checkpointer makes the next
+#: commit start it over (see ``_restart_wal``): the file then stays about the size of a checkpoint interval's
+#: writes, and its blocks are rewritten instead of appended, which makes each fsync cheaper (no block allocation
+#: to journal: 75 against 130 µs of CPU and 180 against 280 µs of wall time per fsync of eight pages here).
+WAL_RESTART_BYTES = 4 * 1024 * 1024
 
 
 def _dict_factory(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
@@ -100,6 +105,8 @@ class SQLiteDriver:
 
     #: Seconds between checkpoints while writes come in (none while the server is idle).
     checkpoint_interval = 0.5
+    #: See WAL_RESTART_BYTES (a test may lower it).
+    wal_restart_bytes = WAL_RESTART_BYTES
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -119,6 +126,8 @@ class SQLiteDriver:
         self._flush_scheduled = False
         self._syncing = False  # a batch is committed, its fsync not done: nothing may read or commit
         self._long_running = False  # a long job holds the writer on its thread
+        self._held = False  # the checkpointer is catching up so that the WAL starts over: no batch starts
+        self._quiet = threading.Event()  # held, and nothing being committed or synced
         self._read_waiters: list[asyncio.Future[None]] = []
         self._sync_requests: queue.SimpleQueue[list[Outcome] | None] = queue.SimpleQueue()
         self._syncer: threading.Thread | None = None
@@ -127,6 +136,7 @@ class SQLiteDriver:
         self._closing = threading.Event()
         #: A checkpoint is writing the database file: an fsync now may wait for its I/O, so not on the loop.
         self._checkpointing = False
+        self._page_size = 4096
 
     async def open(self) -> None:
         if self.path not in ("", ":memory:"):
@@ -148,6 +158,7 @@ class SQLiteDriver:
         for suffix in ("", "-wal", "-shm", "-journal"):  # whatever the umask was when they were made
             if os.path.exists(self.path + suffix):
                 os.chmod(self.path + suffix, 0o600)
+        self._page_size = writer.execute("PRAGMA page_size").fetchone()["page_size"]
         self._writer = SQLiteTx(writer, self.queries, membership_writes(self.queries))
         self._reader = SQLiteTx(_connect(self.path), self.queries)
         self._syncer = threading.Thread(target=self._sync_loop, name="sqlite-syncer", daemon=True)
@@ -220,7 +231,7 @@ class SQLiteDriver:
     # -- the write path, on the event loop ---------------------------------------------------------------------------
 
     def _schedule(self) -> None:
-        if self._pending and not (self._flush_scheduled or self._syncing or self._long_running):
+        if self._pending and not (self._flush_scheduled or self._syncing or self._long_running or self._held):
             assert self._loop is not None
             self._flush_scheduled = True
             self._loop.call_soon(self._flush)
@@ -228,7 +239,7 @@ class SQLiteDriver:
     def _flush(self) -> None:
         """Run the queued jobs up to the first long one as one transaction, then have the commit synced."""
         self._flush_scheduled = False
-        if not self._pending or self._syncing or self._long_running:
+        if not self._pending or self._syncing or self._long_running or self._held:
             return
         assert self._writer is not None
         if self._pending[0][3]:
@@ -265,11 +276,26 @@ class SQLiteDriver:
                 waiter.set_result(None)
         # The next batch is committed only after the tasks woken above have run (they are ahead of it in the
         # loop's queue), so a woken read sees what is on disk and nothing newer.
+        self._tell_quiet()
         self._schedule()
 
     def _long_done(self, outcomes: list[Outcome]) -> None:
         self._long_running = False
         _resolve(outcomes)
+        self._tell_quiet()
+        self._schedule()
+
+    def _hold(self) -> None:
+        """No batch starts until ``_unhold``; the checkpointer is told once none is being committed or synced."""
+        self._held = True
+        self._tell_quiet()
+
+    def _tell_quiet(self) -> None:
+        if self._held and not (self._syncing or self._long_running):
+            self._quiet.set()
+
+    def _unhold(self) -> None:
+        self._held = False
         self._schedule()
 
     # -- threads -----------------------------------------------------------------------------------------------------
@@ -318,15 +344,38 @@ class SQLiteDriver:
                 self._written.clear()
                 self._checkpointing = True
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+                    frames = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()["log"]
                 except sqlite3.Error as exc:
                     log.warning("checkpoint failed: %s", exc)
+                    frames = 0
                 finally:
                     self._checkpointing = False
+                if frames * (self._page_size + 24) >= self.wal_restart_bytes:
+                    self._restart_wal(conn)
                 if self._closing.wait(self.checkpoint_interval):
                     return
         finally:
             conn.close()
+
+    def _restart_wal(self, conn: sqlite3.Connection) -> None:
+        """Checkpoint what is left while no batch commits, so that the next commit starts the WAL over.
+
+        SQLite starts the WAL over only when a commit finds every frame already copied into the database; under a
+        steady load the writer appends faster than a checkpoint that runs beside it can catch up, and the WAL grew
+        without end (118 MB in a 20 s benchmark). Here the loop holds the writes back (``_held``) once nothing is
+        being committed or synced, the checkpoint copies the frames written since the last one (1-6 ms here), and
+        the next batch restarts the WAL. Reads go on meanwhile."""
+        self._quiet.clear()
+        self._call_loop(self._hold)
+        try:
+            while not self._quiet.wait(0.1):
+                if self._closing.is_set():
+                    return
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        except sqlite3.Error as exc:
+            log.warning("checkpoint failed: %s", exc)
+        finally:
+            self._call_loop(self._unhold)
 
     def _call_loop(self, callback: Callable[..., None], *args: Any) -> None:
         assert self._loop is not None
