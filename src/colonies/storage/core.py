@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from ..exceptions import ColoniesError, Conflict
+from ..exceptions import Conflict
 from ..types import ProcessState
 from .base import Driver, Row, Tx
 
@@ -48,19 +48,11 @@ request_nonce: ContextVar[PendingNonce | None] = ContextVar("request_nonce", def
 
 
 def _with_nonce(tx: Tx, pending: PendingNonce, fn: Any, *args: Any) -> Any:
-    """Record the nonce, then run the job; a used nonce refuses the request (409) whatever the job did, since the
-    transaction then rolls back. Checked after the job so that a pipelining driver sends the nonce with the job's
-    first statement instead of waiting a round trip for it; a replay costs a job that is rolled back."""
-    inserted = tx.later("use_nonce", issued=pending.issued, caller=pending.caller, nonce=pending.nonce)
-    try:
-        result = fn(tx, *args)
-    except ColoniesError:
-        if inserted() == 0:
-            raise _replayed() from None
-        raise
-    if inserted() == 0:
+    """Record the nonce, then run the job; a nonce already used refuses the request (409) before the job runs,
+    and the job's effect and the nonce commit (or roll back) together."""
+    if tx.run("use_nonce", issued=pending.issued, caller=pending.caller, nonce=pending.nonce) == 0:
         raise _replayed()
-    return result
+    return fn(tx, *args)
 
 
 def _replayed() -> Conflict:

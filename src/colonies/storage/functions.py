@@ -37,6 +37,6 @@ def _add_function(tx: Tx, fn: Row) -> Row:
 
 def update_function_stats(tx: Tx, row: Row, executorid: str, now: int) -> None:
     """One more run of the process's function by this executor (nothing when it never registered it)."""
-    tx.later("update_function_stats", colonyname=row["colonyname"], executorid=executorid, funcname=row["funcname"],
+    tx.run("update_function_stats", colonyname=row["colonyname"], executorid=executorid, funcname=row["funcname"],
            wait=max(row["starttime"] - row["submissiontime"], 0) / 1e9,
            exe=max(now - row["starttime"], 0) / 1e9)  # fmt: skip

@@ -155,7 +155,7 @@ def _assign_process(
     tx: Tx, colonyname: str, executor: Row, executorid: str, cpu: int, mem: int, now: int, nonce: str
 ) -> Row | None:
     if now - (executor.get("lastheardfromtime") or 0) > ALIVE_EVERY_NS:  # at most one write a second
-        tx.later("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
+        tx.run("mark_executor_alive", colonyname=colonyname, executorname=executor["name"], now=now)
     row = tx.one("assign_process", colonyname=colonyname, executortype=executor["executortype"],
                  executorname=executor["name"], locationname=executor.get("locationname") or "",
                  executorid=executorid, cpu=cpu, mem=mem, now=now, nonce=nonce)  # fmt: skip

@@ -42,7 +42,7 @@ def check_assigned(
 
 
 def set_state(tx: Tx, processid: str, state: int) -> None:
-    tx.later("set_attributes_state", targetid=processid, state=state)
+    tx.run("set_attributes_state", targetid=processid, state=state)
 
 
 def set_state_returning(tx: Tx, processid: str, state: int) -> list[Row]:

@@ -76,9 +76,6 @@ class SQLiteTx:
         except sqlite3.IntegrityError as exc:
             raise UniqueViolation(str(exc)) from None
 
-    def later(self, query: str, /, **params: Any) -> Callable[[], int]:
-        count = self.run(query, **params)  # in process: nothing to save by waiting
-        return lambda: count
 
 
 def _connect(path: str, synchronous: str = "FULL") -> sqlite3.Connection:

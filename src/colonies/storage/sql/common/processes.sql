@@ -88,7 +88,7 @@ UPDATE processes SET state = :state, endtime = :now, execdeadline = 0,
     output = CASE WHEN :output = '' THEN output ELSE :output END,
     errors = CASE WHEN :errors = '' THEN errors ELSE :errors END
 WHERE processid = :processid AND isassigned = 1 AND assignedexecutorid = :executorid AND state = 1
-  AND (:lease < 0 OR starttime = :lease)
+  AND (CAST(:lease AS BIGINT) < 0 OR starttime = :lease)
 RETURNING *;
 
 -- name: cancel_active_process
