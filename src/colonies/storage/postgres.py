@@ -57,6 +57,10 @@ STATEMENT_CACHE = 2048
 CONNECT_TIMEOUT = 15.0
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _COUNT = re.compile(r"(\d+)$")
+#: Statements that may travel with their transaction's BEGIN (one round trip for both): a request's nonce.
+BEGIN_WITH = ("use_nonce",)
+#: A string that may be written into SQL as a literal as it is: nothing a literal could be escaped from.
+_PLAIN = re.compile(r"[0-9A-Za-z_-]{0,128}\Z")
 #: A named query: the SQL with ``$n`` placeholders and the parameter name of each ``$n``.
 Query = tuple[str, tuple[str, ...]]
 
@@ -72,6 +76,15 @@ def to_positional(sql: str) -> Query:
         return f"${names.index(name) + 1}"
 
     return _PARAM.sub(number, sql), tuple(names)
+
+
+def _literal(value: Any) -> str | None:
+    """``value`` as a SQL literal when it is a plain integer or identifier (else None: it goes as a parameter)."""
+    if type(value) is int:
+        return str(value)
+    if type(value) is str and _PLAIN.match(value):
+        return f"'{value}'"
+    return None
 
 
 def _count(status: str) -> int:
@@ -93,15 +106,20 @@ class _Deadlock(StorageError):
 class PostgresTx:
     """Runs named queries in one transaction (from inside a job's greenlet). The first statement that changes a
     membership also sends a NOTIFY in the same transaction, so the other replicas hear of the change exactly when
-    it commits."""
+    it commits.
 
-    __slots__ = ("conn", "queries", "driver", "touched")
+    A write transaction begins with its first statement: when that is the request's nonce (its parameters are
+    plain integers and identifiers), the BEGIN and an ``EXECUTE`` of the statement the connection prepared go in one
+    simple query, one round trip instead of two; otherwise the BEGIN goes alone."""
+
+    __slots__ = ("conn", "queries", "driver", "touched", "begun")
 
     def __init__(self, conn: asyncpg.Connection, queries: dict[str, Query], driver: PostgresDriver | None) -> None:
         self.conn = conn
         self.queries = queries
         self.driver = driver
         self.touched = False
+        self.begun = driver is None  # reads run in autocommit
 
     def one(self, query: str, /, **params: Any) -> Row | None:
         sql, names = self._prepare(query)
@@ -113,10 +131,18 @@ class PostgresTx:
         return [dict(row) for row in wait(self.conn.fetch(sql, *[params[name] for name in names]))]
 
     def run(self, query: str, /, **params: Any) -> int:
+        if not self.begun and self.driver is not None:
+            inline = self.driver.inline(query, params)
+            if inline is not None:
+                self.begun = True
+                return _count(wait(self.conn.execute("BEGIN;\n" + inline)))
         sql, names = self._prepare(query)
         return _count(wait(self.conn.execute(sql, *[params[name] for name in names])))
 
     def _prepare(self, query: str) -> Query:
+        if not self.begun:
+            self.begun = True
+            wait(self.conn.execute("BEGIN"))
         if not self.touched and self.driver is not None and query in self.driver.membership:
             self.touched = True
             wait(self.conn.execute("SELECT pg_notify($1, $2)", self.driver.channel,
@@ -130,8 +156,9 @@ class PostgresDriver:
     def __init__(self, url: str, pool_size: int = 16) -> None:
         self.url = url
         self.pool_size = pool_size
-        self.queries = {name: to_positional(sql) for name, sql in load_queries("postgres").items()}
-        self.membership = membership_writes({name: sql for name, (sql, _) in self.queries.items()})
+        named = load_queries("postgres")
+        self.queries = {name: to_positional(sql) for name, sql in named.items()}
+        self.membership = membership_writes(named)
         #: Raised after each commit here, and each NOTIFY from another replica, that changed a membership.
         self.membership_epoch = 0
         #: Cached memberships expire (a late NOTIFY); None turns caching off (no listener: changes go unheard).
@@ -150,25 +177,50 @@ class PostgresDriver:
         self.channel = "colonies_events"
 
     async def open(self) -> None:
+        """Create the schema (on a connection of its own: the pool's connections prepare statements on its
+        tables as they open), then open the pool."""
+        errors = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError)
+        try:
+            conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
+        except errors as exc:
+            raise StorageError(f"cannot connect to PostgreSQL: {exc or type(exc).__name__}") from None
+        try:
+            async with conn.transaction():
+                await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))", SCHEMA_LOCK_CLASS)
+                await conn.execute(load_sql("postgres", "schema.sql"))
+            row = await conn.fetchrow("SELECT current_schema() AS s, hashtext(current_schema()) AS h")
+        except asyncpg.PostgresError as exc:
+            raise StorageError(f"database error: {exc}") from None
+        finally:
+            await conn.close()
         try:
             self._pool = await asyncio.wait_for(
                 asyncpg.create_pool(self.url, min_size=2, max_size=self.pool_size, reset=_release,
-                                    statement_cache_size=STATEMENT_CACHE),  # fmt: skip
+                                    init=self._prepare_connection, statement_cache_size=STATEMENT_CACHE),  # fmt: skip
                 CONNECT_TIMEOUT,
             )
-        except (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+        except errors as exc:
             raise StorageError(f"cannot connect to PostgreSQL: {exc or type(exc).__name__}") from None
-        async with self._pool.acquire() as conn:
-            try:
-                async with conn.transaction():
-                    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext(current_schema()))",
-                                       SCHEMA_LOCK_CLASS)  # fmt: skip
-                    await conn.execute(load_sql("postgres", "schema.sql"))
-                row = await conn.fetchrow("SELECT current_schema() AS s, hashtext(current_schema()) AS h")
-            except asyncpg.PostgresError as exc:
-                raise StorageError(f"database error: {exc}") from None
         self.schema, self._schema_hash = row["s"], row["h"]
         self.channel = f"colonies_events_{self._schema_hash & 0xFFFFFFFF:08x}"
+
+    def inline(self, query: str, params: dict[str, Any]) -> str | None:
+        """``EXECUTE`` of a statement each connection prepared when it opened (:data:`BEGIN_WITH`), its parameters
+        written as literals; None when the statement is not one of those or a parameter is not plain."""
+        if query not in BEGIN_WITH:
+            return None
+        literals = []
+        for name in self.queries[query][1]:
+            literal = _literal(params[name])
+            if literal is None:
+                return None
+            literals.append(literal)
+        return f"EXECUTE colonies_{query}({', '.join(literals)})"
+
+    async def _prepare_connection(self, conn: asyncpg.Connection) -> None:
+        """Prepare the statements a transaction may begin with (see :meth:`inline`), once per connection."""
+        for query in BEGIN_WITH:
+            await conn.execute(f"PREPARE colonies_{query} AS {self.queries[query][0]}")
 
     # -- replicas: events over LISTEN/NOTIFY, leadership over an advisory lock ------------------------------------
 
@@ -322,14 +374,13 @@ class PostgresDriver:
                 tx = PostgresTx(conn, self.queries, self if write else None)
                 if not write:
                     return await run_job(fn, tx, *args)
-                await conn.execute("BEGIN")
                 try:
-                    result = await run_job(fn, tx, *args)
+                    result = await run_job(fn, tx, *args)  # begins the transaction with its first statement
                 except BaseException:
                     if conn.is_in_transaction() and not conn.is_closed():
                         await conn.execute("ROLLBACK")  # asyncpg would too, but complain in the log
                     raise
-                if await conn.execute("COMMIT") != "COMMIT":  # a statement failed and the job went on regardless
+                if tx.begun and await conn.execute("COMMIT") != "COMMIT":  # a statement failed, the job went on
                     raise StorageError("database error: the transaction was rolled back")
                 return result
         except (ColoniesError, StorageError):
