@@ -221,9 +221,10 @@ def _close_process(
         raise Forbidden(f"Process {processid} is not assigned to the caller")  # changed between the two reads
     if closed["processgraphid"]:
         tx.one("lock_graph", processgraphid=closed["processgraphid"])
-    if success:
-        update_function_stats(tx, closed, executorid, now)
-    set_state(tx, processid, SUCCESS if success else FAILED)
+    if not closed.pop("_also_attributes_and_stats", 0):  # PostgreSQL's close_fenced did both in its statement
+        if success:
+            update_function_stats(tx, closed, executorid, now)
+        set_state(tx, processid, SUCCESS if success else FAILED)
     changed = [closed]
     if closed["processgraphid"]:
         changed += resolve_after_close(tx, closed, success, now)

@@ -31,3 +31,36 @@ RETURNING *;
 
 -- name: lock_process
 SELECT * FROM processes WHERE processid = :processid FOR UPDATE;
+
+-- name: close_fenced
+-- sql/common's close_fenced, and in the same statement what a close changes besides the process: its attributes'
+-- state, and on success the function's statistics (as update_function_stats). One round trip instead of three;
+-- the job sees _also_attributes_and_stats and leaves both alone.
+WITH closed AS (
+    UPDATE processes SET state = :state, endtime = :now, execdeadline = 0,
+        output = CASE WHEN :output = '' THEN output ELSE :output END,
+        errors = CASE WHEN :errors = '' THEN errors ELSE :errors END
+    WHERE processid = :processid AND isassigned = 1 AND assignedexecutorid = :executorid AND state = 1
+      AND (CAST(:lease AS BIGINT) < 0 OR starttime = :lease)
+    RETURNING *
+), attributes_state AS (
+    UPDATE attributes SET state = closed.state FROM closed WHERE attributes.targetid = closed.processid
+), run AS (
+    SELECT colonyname, funcname,
+           CAST(GREATEST(starttime - submissiontime, 0) AS DOUBLE PRECISION) / 1e9 AS wait,
+           CAST(GREATEST(:now - starttime, 0) AS DOUBLE PRECISION) / 1e9 AS exe
+    FROM closed WHERE state = 2
+), function_stats AS (
+    UPDATE functions SET counter = counter + 1,
+        minwaittime = CASE WHEN counter = 0 OR run.wait < minwaittime THEN run.wait ELSE minwaittime END,
+        maxwaittime = CASE WHEN counter = 0 OR run.wait > maxwaittime THEN run.wait ELSE maxwaittime END,
+        minexectime = CASE WHEN counter = 0 OR run.exe < minexectime THEN run.exe ELSE minexectime END,
+        maxexectime = CASE WHEN counter = 0 OR run.exe > maxexectime THEN run.exe ELSE maxexectime END,
+        avgwaittime = avgwaittime + (run.wait - avgwaittime) / (counter + 1),
+        avgexectime = avgexectime + (run.exe - avgexectime) / (counter + 1)
+    FROM run
+    WHERE functions.colonyname = run.colonyname AND functions.funcname = run.funcname
+      AND functions.executorname = (SELECT executorname FROM executors
+                                    WHERE executors.colonyname = run.colonyname AND executorid = :executorid)
+)
+SELECT *, 1 AS _also_attributes_and_stats FROM closed;
