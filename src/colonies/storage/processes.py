@@ -168,7 +168,10 @@ def _assign_process(
         if current is None or current["state"] != ExecutorState.APPROVED:
             raise Forbidden(f"Access denied, executor is no longer an approved member of colony {colonyname}")
         return None
-    attributes = set_state_returning(tx, row["processid"], RUNNING)
+    if "_attributes_json" in row:  # PostgreSQL's claim set its attributes' state in the same statement
+        attributes = loads(row.pop("_attributes_json") or "[]")
+    else:
+        attributes = set_state_returning(tx, row["processid"], RUNNING)
     if row["processgraphid"]:
         parents = loads(row["parents"])
         if parents:
