@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
@@ -85,6 +86,28 @@ def _literal(value: Any) -> str | None:
     if type(value) is str and _PLAIN.match(value):
         return f"'{value}'"
     return None
+
+
+#: libpq connection parameters asyncpg does not know (it would send them to the server as settings, which refuses
+#: them): a URL written for psql or psycopg keeps working. connect_timeout is honoured; the TCP keep-alive
+#: settings are left to the operating system's defaults.
+_LIBPQ_ONLY = ("connect_timeout", "keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count",
+               "tcp_user_timeout", "fallback_application_name")  # fmt: skip
+
+
+def split_url(url: str) -> tuple[str, float | None]:
+    """The URL asyncpg is given (without :data:`_LIBPQ_ONLY` parameters) and the URL's connect_timeout."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    kept = [(key, value) for key, value in query if key not in _LIBPQ_ONLY]
+    if len(kept) == len(query):
+        return url, None
+    timeout = next((value for key, value in query if key == "connect_timeout"), "")
+    try:
+        seconds = float(timeout) if timeout and float(timeout) > 0 else None
+    except ValueError:
+        raise StorageError(f"connect_timeout={timeout!r} in the database URL is not a number of seconds") from None
+    return urlunsplit(parts._replace(query=urlencode(kept))), seconds
 
 
 def _count(status: str) -> int:
@@ -154,7 +177,8 @@ class PostgresDriver:
     backend = "postgres"
 
     def __init__(self, url: str, pool_size: int = 16) -> None:
-        self.url = url
+        self.url, timeout = split_url(url)
+        self.connect_timeout = timeout or CONNECT_TIMEOUT
         self.pool_size = pool_size
         named = load_queries("postgres")
         self.queries = {name: to_positional(sql) for name, sql in named.items()}
@@ -181,7 +205,7 @@ class PostgresDriver:
         tables as they open), then open the pool."""
         errors = (OSError, asyncio.TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError)
         try:
-            conn = await asyncpg.connect(self.url, timeout=CONNECT_TIMEOUT)
+            conn = await asyncpg.connect(self.url, timeout=self.connect_timeout)
         except errors as exc:
             raise StorageError(f"cannot connect to PostgreSQL: {exc or type(exc).__name__}") from None
         try:
@@ -196,8 +220,9 @@ class PostgresDriver:
         try:
             self._pool = await asyncio.wait_for(
                 asyncpg.create_pool(self.url, min_size=2, max_size=self.pool_size, reset=_release,
-                                    init=self._prepare_connection, statement_cache_size=STATEMENT_CACHE),  # fmt: skip
-                CONNECT_TIMEOUT,
+                                    init=self._prepare_connection, statement_cache_size=STATEMENT_CACHE,
+                                    timeout=self.connect_timeout),  # fmt: skip
+                self.connect_timeout + CONNECT_TIMEOUT,
             )
         except errors as exc:
             raise StorageError(f"cannot connect to PostgreSQL: {exc or type(exc).__name__}") from None
