@@ -141,3 +141,27 @@ def test_a_configured_proxy_is_used(monkeypatch: pytest.MonkeyPatch, server: Ser
         assert reply["buildversion"] != "proxied" and len(proxy.requests) == 1
     finally:
         proxy.close()
+
+
+def _child_calls(client: RPCClient, prvkey: str, colonyname: str, out: Any) -> None:
+    try:
+        names = {client.call("getcolonymsg", {"colonyname": colonyname}, prvkey)["name"] for _ in range(200)}
+        out.put(sorted(names))
+    except Exception as exc:  # noqa: BLE001 -- reported to the parent
+        out.put(repr(exc))
+
+
+def test_a_forked_child_opens_its_own_connections(colony: Colony) -> None:
+    import multiprocessing
+
+    client = RPCClient("127.0.0.1", colony.server.port, timeout=10)
+    client.call("getcolonymsg", {"colonyname": colony.name}, colony.executor.prvkey)  # a pooled connection
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_child_calls, args=(client, colony.executor.prvkey, colony.name, out))
+    child.start()
+    names = {client.call("getcolonymsg", {"colonyname": colony.name}, colony.executor.prvkey)["name"]
+             for _ in range(200)}  # fmt: skip
+    child.join(30)
+    assert names == {colony.name}
+    assert out.get(timeout=5) == [colony.name]

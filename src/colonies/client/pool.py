@@ -7,7 +7,8 @@ SDK script, of the CLI and of a waiting executor pays it, twice on the path from
 
 A connection the server closed while it sat idle (uvicorn closes them after 5 s) is noticed before it is reused,
 because its socket is readable, so a request is never sent on it and never sent twice. Connections are pooled
-per client and taken by one call at a time, so one client may be shared by threads, as an ``httpx.Client`` may.
+per client and taken by one call at a time, so one client may be shared by threads, as an ``httpx.Client`` may;
+a forked child does not use its parent's connections (it would read the parent's replies).
 When a proxy is configured for the server (``HTTP_PROXY``/``HTTPS_PROXY``/``ALL_PROXY`` without a matching
 ``NO_PROXY``), ``RPCClient`` keeps using httpx, which honours it (see :func:`proxied`).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import logging
+import os
 import select
 import socket
 import ssl
@@ -72,6 +74,7 @@ class ConnectionPool:
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._pid = os.getpid()
 
     def post(self, path: str, body: bytes, timeout: float) -> Reply:
         """POST ``body``; raises one of ``ERRORS`` if the server cannot be reached or answers no HTTP."""
@@ -98,6 +101,11 @@ class ConnectionPool:
             conn.close()
 
     def _take(self, timeout: float) -> http.client.HTTPConnection:
+        if self._pid != os.getpid():  # forked: the sockets are the parent's too (closing our copies leaves them be)
+            with self._lock:
+                idle, self._idle, self._pid = self._idle, [], os.getpid()
+            for conn in idle:
+                conn.close()
         while True:
             with self._lock:
                 conn = self._idle.pop() if self._idle else None
