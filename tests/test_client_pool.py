@@ -1,9 +1,11 @@
-"""The synchronous client's own HTTP connections (``client/pool.py``): a connection the server closed while idle is
-not reused, one client serves several threads, a server that answers no HTTP or too late is a clear
-ColoniesConnectionError, and a configured proxy is still honoured (through httpx)."""
+"""The clients' own HTTP connections (``client/pool.py``), synchronous and asyncio: a connection the server closed
+while idle is not reused, one client serves several threads (or tasks), every reply framing is read, a server that
+answers no HTTP or too late is a clear ColoniesConnectionError, and a configured proxy is still honoured (through
+httpx)."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
@@ -15,7 +17,7 @@ import pytest
 from conftest import Colony, Server, create_colony, free_port, start_server
 
 from colonies import envelope
-from colonies.client.transport import RPCClient
+from colonies.client.transport import AsyncRPCClient, RPCClient
 from colonies.exceptions import ColoniesConnectionError
 
 pytestmark = pytest.mark.timeout(90)
@@ -165,3 +167,108 @@ def test_a_forked_child_opens_its_own_connections(colony: Colony) -> None:
     child.join(30)
     assert names == {colony.name}
     assert out.get(timeout=5) == [colony.name]
+
+
+# -- the asyncio client (AsyncConnectionPool) ---------------------------------------------------------------------
+def test_async_a_connection_the_server_closed_while_idle_is_not_reused(quick_idle: Server) -> None:
+    colony = create_colony(quick_idle)
+
+    async def run() -> list[str]:
+        async with AsyncRPCClient("127.0.0.1", quick_idle.port, timeout=10) as client:
+            ids = []
+            for _ in range(3):
+                reply = await client.call("submitfuncspecmsg", {"spec": colony.spec()}, colony.executor.prvkey)
+                ids.append(reply["processid"])
+                await asyncio.sleep(1.8)  # the server closes our idle connection meanwhile
+            return ids
+
+    ids = asyncio.run(run())
+    waiting = colony.call("getprocessesmsg", {"colonyname": colony.name, "count": 100, "state": 0}, colony.executor)
+    assert sorted(p["processid"] for p in waiting) == sorted(ids)
+
+
+def test_async_one_client_serves_concurrent_calls(colony: Colony) -> None:
+    async def run() -> set[str]:
+        async with AsyncRPCClient("127.0.0.1", colony.server.port, timeout=30) as client:
+            async def one(i: int) -> str:
+                spec = colony.spec(label=f"a{i}")
+                reply = await client.call("submitfuncspecmsg", {"spec": spec}, colony.executor.prvkey)
+                got = await client.call("getprocessmsg", {"processid": reply["processid"]}, colony.executor.prvkey)
+                assert got["spec"]["label"] == f"a{i}"
+                return str(reply["processid"])
+
+            return set(await asyncio.gather(*(one(i) for i in range(40))))
+
+    assert len(asyncio.run(run())) == 40
+
+
+def _reply(conn: socket.socket, head: bytes, body: bytes) -> None:
+    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" + head + b"\r\n" + body)
+
+
+def _version_body() -> bytes:
+    return envelope.reply("versionmsg", {"buildversion": "fake", "buildtime": ""})
+
+
+@pytest.mark.parametrize("shape", ["chunked", "until-close", "interim-100"])
+def test_async_reads_every_reply_framing(shape: str) -> None:
+    body = _version_body()
+
+    def answer(conn: socket.socket, data: bytes) -> None:
+        if shape == "chunked":
+            chunks = b"".join(b"%x;ext=1\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:]))
+            _reply(conn, b"Transfer-Encoding: chunked\r\n", chunks + b"0\r\nX-Trailer: 1\r\n\r\n")
+        elif shape == "until-close":
+            _reply(conn, b"", body)
+        else:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            _reply(conn, b"Content-Length: %d\r\n" % len(body), body)
+
+    fake = FakeServer(answer)
+
+    async def run() -> Any:
+        async with AsyncRPCClient("127.0.0.1", fake.port, timeout=5) as client:
+            return await client.call("versionmsg", {}, None)
+
+    try:
+        assert asyncio.run(run())["buildversion"] == "fake"
+    finally:
+        fake.close()
+
+
+def test_async_hang_ups_garbage_and_silence_are_connection_errors() -> None:
+    behaviours = [
+        (lambda conn, data: None, "closed connection"),
+        (lambda conn, data: conn.sendall(b"\x15\x03\x01\x00\x02\x02\x50\n"), "BadStatusLine"),
+        (lambda conn, data: _reply(conn, b"Content-Length: 500\r\n", b"{}"), "middle of a reply"),
+        (lambda conn, data: time.sleep(3), "timed out"),
+    ]
+    for behaviour, expected in behaviours:
+        fake = FakeServer(behaviour)
+
+        async def run(port: int) -> Any:
+            async with AsyncRPCClient("127.0.0.1", port, timeout=0.8) as client:
+                return await client.call("versionmsg", {}, None)
+
+        try:
+            with pytest.raises(ColoniesConnectionError, match=f"127.0.0.1:{fake.port}") as caught:
+                asyncio.run(run(fake.port))
+            assert expected in str(caught.value) or expected == "BadStatusLine", str(caught.value)
+        finally:
+            fake.close()
+
+
+def test_async_a_configured_proxy_is_used(monkeypatch: pytest.MonkeyPatch, server: Server) -> None:
+    proxy = FakeServer(_answer_version)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.port}")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+
+    async def run() -> Any:
+        async with AsyncRPCClient("127.0.0.1", server.port, timeout=5) as client:
+            return await client.call("versionmsg", {}, None)
+
+    try:
+        assert asyncio.run(run())["buildversion"] == "proxied"
+    finally:
+        proxy.close()

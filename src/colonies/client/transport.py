@@ -17,7 +17,7 @@ import orjson
 from .. import envelope
 from ..exceptions import ColoniesConnectionError, ColoniesError, ServerTooOld
 from ..generations import is_unknown_type, requirement
-from .pool import ERRORS, ConnectionPool, proxied
+from .pool import ERRORS, AsyncConnectionPool, ConnectionPool, proxied
 
 #: What ``verify`` may be: True (system CA store), False (no check), a CA bundle file or directory, or a context.
 Verify: TypeAlias = "bool | str | os.PathLike[str] | ssl.SSLContext"
@@ -281,15 +281,24 @@ class RPCClient(_Endpoint):
 
 
 class AsyncRPCClient(_Endpoint):
-    """The asyncio twin of RPCClient (used by the executor framework and AsyncColonies)."""
+    """The asyncio twin of RPCClient (used by the executor framework and AsyncColonies): asyncio streams
+    (``pool.AsyncConnectionPool``), httpx only when a proxy is configured for the server."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True,
-                                       headers=_HEADERS)  # fmt: skip
+        self._pool: AsyncConnectionPool | None = None
+        self._http: httpx.AsyncClient | None = None
+        if proxied("https" if self.tls else "http", self.host):
+            self._http = httpx.AsyncClient(timeout=self.timeout, verify=self.ssl if self.ssl is not None else True,
+                                           headers=_HEADERS)  # fmt: skip
+        else:
+            self._pool = AsyncConnectionPool(self.host, self.port, self.ssl, _HEADERS)
 
     async def aclose(self) -> None:
-        await self._http.aclose()
+        if self._pool is not None:
+            await self._pool.aclose()
+        if self._http is not None:
+            await self._http.aclose()
 
     async def __aenter__(self) -> AsyncRPCClient:
         return self
@@ -297,10 +306,13 @@ class AsyncRPCClient(_Endpoint):
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    async def _post(self, body: bytes, timeout: float | None = None) -> httpx.Response:
+    async def _post(self, body: bytes, timeout: float | None = None) -> Reply:
         try:
+            if self._pool is not None:
+                return await self._pool.post("/api", body, timeout or self.timeout)
+            assert self._http is not None
             return await self._http.post(self.url, content=body, timeout=timeout or self.timeout)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, *ERRORS) as exc:
             raise self._unreachable(exc) from None
 
     async def probe(self) -> bool | None:
