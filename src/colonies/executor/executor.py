@@ -109,7 +109,7 @@ class Executor(Registration):
     colonyname:
         The colony to serve.
     host, port, tls, verify:
-        Where the server is; ``verify`` is passed to httpx (False, or a CA bundle path).
+        Where the server is; ``verify`` is the TLS trust (False, or a CA bundle path).
     prvkey:
         The executor's own private key (private-key mode; with ``self_register=True`` the key to register).
     colony_prvkey:
