@@ -99,7 +99,7 @@ def root(
         help="Print the CLI's version and exit."),
 ) -> None:
     """Global options; they may also be given after the subcommand (``colonies process ps --json``)."""
-    if verbose:  # each request (client/pool.py logs it at DEBUG) and our own debug output, not the wire chatter
+    if verbose:  # each request ("HTTP Request: ..." from client/pool.py) and our own debug output, not the wire chatter
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.getLogger("colonies").setLevel(logging.DEBUG)
     prvkey = _flag_key(prvkey, prvkey_file)

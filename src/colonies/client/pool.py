@@ -49,6 +49,11 @@ def proxied(scheme: str, host: str) -> bool:
     return not urllib.request.proxy_bypass_environment(host, proxies)
 
 
+def _origin(pool: ConnectionPool | AsyncConnectionPool) -> str:
+    """``scheme://host:port`` for the request log line (the same words as httpx's, which it replaces)."""
+    return f"{'https' if pool.context is not None else 'http'}://{pool.host}:{pool.port}"
+
+
 def _idle_and_open(sock: socket.socket | None) -> bool:
     """True if the connection can carry a request: a readable idle socket has been closed by the server (or has
     bytes nobody asked for), so it is not reused."""
@@ -87,7 +92,7 @@ class ConnectionPool:
         except BaseException:
             conn.close()
             raise
-        log.debug("POST %s:%s%s -> %s (%d bytes)", self.host, self.port, path, response.status, len(content))
+        log.debug("HTTP Request: POST %s%s -> %s (%d bytes)", _origin(self), path, response.status, len(content))
         if response.will_close:
             conn.close()
         else:
@@ -184,7 +189,7 @@ class AsyncConnectionPool:
                     raise
         except TimeoutError:
             raise TimeoutError("timed out") from None
-        log.debug("POST %s:%s%s -> %s (%d bytes)", self.host, self.port, path, status, len(content))
+        log.debug("HTTP Request: POST %s%s -> %s (%d bytes)", _origin(self), path, status, len(content))
         if keep and not self._closed and len(self._idle) < MAX_IDLE:
             self._idle.append(stream)
         else:
